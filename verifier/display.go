@@ -3,6 +3,8 @@ package verifier
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/epermit/epermit/permit"
 )
 
 // MarshalJSON encodes the result with its claims as a flat object of
@@ -28,8 +30,8 @@ func (r *Result) ClaimsMap() map[string]any {
 		"masked_id":   c.MaskedID,
 		"region":      c.Region,
 		"permit_no":   c.PermitNo,
-		"issued_at":   c.IssuedAt.UTC().Format(time.RFC3339),
-		"valid_until": c.Expires.UTC().Format(time.RFC3339),
+		"issued_at":   c.IssuedAt.In(permit.ChinaTime()).Format(time.RFC3339),
+		"valid_until": c.Expires.In(permit.ChinaTime()).Format(time.RFC3339),
 	}
 	if id := c.Identity; id != nil {
 		m["citizen_id"] = id.CitizenID

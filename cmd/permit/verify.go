@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/qr"
+	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/verifier"
+)
+
+// flagSet is the part of flag.FlagSet the commands use to declare flags.
+type flagSet = *flag.FlagSet
+
+func verifyCmd(e *env, args []string) error {
+	fs := newFlags(e, "verify")
+	trustFile := fs.String("trust", "", "trust list JWT (with --pin) or issuer JWKS file")
+	pin := fs.String("pin", "", "RFC 7638 thumbprint of the root key that signs the trust list")
+	var statusFiles multi
+	fs.Var(&statusFiles, "status", "status list token file (repeatable)")
+	purpose := fs.String("purpose", trust.DefaultPurpose, "what the permit is shown for")
+	aud := fs.String("aud", "", "this verifier's audience")
+	nonce := fs.String("nonce", "", "the challenge nonce this verifier gave")
+	asJSON := fs.Bool("json", false, "print one JSON object per verdict")
+	qrFile := fs.String("qr", "", "read the code from an image file")
+	stdin := fs.Bool("stdin", false, "counter mode: one code per line from standard input")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := required(fs, "trust"); err != nil {
+		return err
+	}
+	inputs := len(pos)
+	if *qrFile != "" {
+		inputs++
+	}
+	if *stdin {
+		inputs++
+	}
+	if inputs != 1 || len(pos) > 1 {
+		return fmt.Errorf("%w: verify takes exactly one of TEXT, --qr IMAGE or --stdin", errUsage)
+	}
+	td, err := loadTrust(*trustFile, *pin, statusFiles)
+	if err != nil {
+		return err
+	}
+	opts := verifier.Options{Trust: td, Purpose: *purpose, Audience: *aud, Nonce: *nonce, Replay: verifier.NewReplayCache()}
+	p := &printer{e: e, json: *asJSON, color: !*asJSON && isTerminal(e.stdout)}
+
+	switch {
+	case *stdin:
+		return counter(e, opts, p)
+	case *qrFile != "":
+		raw, err := qr.DecodeFile(*qrFile)
+		if err != nil {
+			return err
+		}
+		return p.verdict(verifyText(string(raw), opts, e.now()))
+	default:
+		return p.verdict(verifyText(pos[0], opts, e.now()))
+	}
+}
+
+// verifyText accepts a scanned code in raw or packed form.
+func verifyText(s string, o verifier.Options, now time.Time) *verifier.Result {
+	o.Now = now
+	if text, err := qr.NormalizeScanned(s); err == nil {
+		s = text
+	}
+	return verifier.Verify(s, o)
+}
+
+// counter reads one code per line (a USB scanner types it and presses
+// Enter), prints one verdict per line, and keeps going whatever it reads.
+func counter(e *env, o verifier.Options, p *printer) error {
+	sc := bufio.NewScanner(e.stdin)
+	sc.Buffer(make([]byte, 64<<10), verifier.MaxInput*2)
+	refused := false
+	for {
+		if !sc.Scan() {
+			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+				p.verdict(verifier.Verify(strings.Repeat("x", verifier.MaxInput+1), withNow(o, e.now())))
+				refused = true
+				// Skip the rest of the overlong line and go on.
+				sc = bufio.NewScanner(skipLine(e.stdin))
+				sc.Buffer(make([]byte, 64<<10), verifier.MaxInput*2)
+				continue
+			}
+			break
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if err := p.verdict(verifyText(line, o, e.now())); err != nil {
+			refused = true
+		}
+	}
+	if refused {
+		return errRefused
+	}
+	return nil
+}
+
+func withNow(o verifier.Options, now time.Time) verifier.Options { o.Now = now; return o }
+
+// skipLine discards input up to and including the next newline.
+func skipLine(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	_, _ = br.ReadString('\n')
+	return br
+}
+
+func loadTrust(path, pin string, statusFiles []string) (*verifier.Trust, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	var td *verifier.Trust
+	if strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
+		td, err = verifier.LoadJWKS(raw, st.ModTime())
+	} else {
+		if pin == "" {
+			return nil, fmt.Errorf("%w: a trust list needs --pin with the root key thumbprint", errUsage)
+		}
+		td, err = verifier.LoadTrustList(strings.TrimSpace(string(raw)), pin, st.ModTime())
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range statusFiles {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := td.AddStatusList(strings.TrimSpace(string(raw)), st.ModTime()); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return td, nil
+}
+
+type printer struct {
+	e     *env
+	json  bool
+	color bool
+}
+
+// verdict prints r and returns errRefused when the permit was refused.
+func (p *printer) verdict(r *verifier.Result) error {
+	if p.json {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(p.e.stdout, "%s\n", b)
+	} else {
+		fmt.Fprintln(p.e.stdout, p.line(r))
+	}
+	if !r.Valid {
+		return errRefused
+	}
+	return nil
+}
+
+func (p *printer) line(r *verifier.Result) string {
+	var sb strings.Builder
+	verdict, on, off := "VALID 有效", "\x1b[1;97;42m", "\x1b[0m"
+	if !r.Valid {
+		verdict, on = "REFUSED 拒绝", "\x1b[1;97;41m"
+	}
+	if !p.color {
+		on, off = "", ""
+	}
+	fmt.Fprintf(&sb, "%s %s %s", on, verdict, off)
+	if c := r.Claims; c != nil {
+		fmt.Fprintf(&sb, " %s %s region %s permit %s until %s", c.Name, c.MaskedID, c.Region, c.PermitNo, c.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	}
+	fmt.Fprintf(&sb, " purpose=%s status=%s holder_bound=%t live=%t", r.Purpose, r.Status, r.HolderBound, r.Fresh)
+	if r.Issuer.NameEN != "" {
+		fmt.Fprintf(&sb, " issuer=%q", r.Issuer.NameEN)
+	}
+	for _, x := range r.Reasons {
+		fmt.Fprintf(&sb, "\n  ✗ %s: %s / %s", x.Code, x.MessageZH, x.Message)
+		if x.Detail != "" {
+			fmt.Fprintf(&sb, " (%s)", x.Detail)
+		}
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(&sb, "\n  ! %s: %s / %s", x.Code, x.MessageZH, x.Message)
+		if x.Detail != "" {
+			fmt.Fprintf(&sb, " (%s)", x.Detail)
+		}
+	}
+	return sb.String()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func readAllLimited(r io.Reader, n int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, n+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > n {
+		return nil, fmt.Errorf("input larger than %d bytes", n)
+	}
+	return b, nil
+}

@@ -1,0 +1,129 @@
+package qr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// PackedPrefix starts every packed presentation. It is followed by two
+// decimal digits per character of the presentation.
+//
+// The prefix is lower case on purpose: lower-case letters force a byte-mode
+// segment. An upper-case "EP1:" would go into an alphanumeric segment, and
+// skip2/go-qrcode then fails to size symbols of versions 10 to 26 for more
+// than 2,047 characters in total (its segment optimiser errors out on the
+// 11-bit alphanumeric count instead of leaving the segments apart) and jumps
+// to version 27: a 1,200-character presentation at level L took version 27
+// packed against 25 raw. With "ep1:" it takes version 23. [Unpack] and
+// [NormalizeScanned] accept the prefix in either case.
+const PackedPrefix = "ep1:"
+
+// Characters that can be packed: '-' (45) to '~' (126), a range that holds
+// the base64url alphabet and the '.' and '~' separators of an SD-JWT.
+const (
+	packMin = '-'
+	packMax = '~'
+)
+
+// ErrNotPackable is returned by [Pack] for text with a character outside
+// '-' (45) .. '~' (126).
+var ErrNotPackable = errors.New("qr: character cannot be packed")
+
+// ErrBadPacked is returned by [Unpack] for malformed packed text.
+var ErrBadPacked = errors.New("qr: malformed packed text")
+
+// Pack returns text in the compact form used inside QR codes: [PackedPrefix]
+// followed by two digits per character (the character's code minus 45,
+// zero-padded, so '-' is "00" and '~' is "81"). The digits go into a numeric
+// QR segment at 10 bits per three digits, 6.67 bits per character instead of
+// 8 in byte mode: the same trick as SMART Health Cards. Pack refuses empty
+// text, text that already starts with PackedPrefix (it would be ambiguous
+// when scanned) and characters outside '-' .. '~'.
+func Pack(text string) (string, error) {
+	if err := checkPresentation(text); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Grow(len(PackedPrefix) + 2*len(text))
+	b.WriteString(PackedPrefix)
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c < packMin || c > packMax {
+			return "", fmt.Errorf("qr: pack: byte %q at offset %d: %w", c, i, ErrNotPackable)
+		}
+		v := c - packMin
+		b.WriteByte('0' + v/10)
+		b.WriteByte('0' + v%10)
+	}
+	return b.String(), nil
+}
+
+// Unpack reverses [Pack]: it takes PackedPrefix (in either case) followed by
+// an even number of digits, each pair at most 81, and returns the
+// presentation text.
+func Unpack(s string) (string, error) {
+	if !hasPackedPrefix(s) {
+		return "", fmt.Errorf("qr: unpack: missing prefix %q: %w", PackedPrefix, ErrBadPacked)
+	}
+	digits := s[len(PackedPrefix):]
+	if len(digits) == 0 {
+		return "", fmt.Errorf("qr: unpack: no digits: %w", ErrBadPacked)
+	}
+	if len(digits)%2 != 0 {
+		return "", fmt.Errorf("qr: unpack: odd number of digits (%d): %w", len(digits), ErrBadPacked)
+	}
+	out := make([]byte, len(digits)/2)
+	for i := range out {
+		hi, lo := digits[2*i], digits[2*i+1]
+		if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
+			return "", fmt.Errorf("qr: unpack: non-digit in %q at offset %d: %w",
+				digits[2*i:2*i+2], len(PackedPrefix)+2*i, ErrBadPacked)
+		}
+		v := (hi-'0')*10 + (lo - '0')
+		if v > packMax-packMin {
+			return "", fmt.Errorf("qr: unpack: value %d at offset %d above %d: %w",
+				v, len(PackedPrefix)+2*i, packMax-packMin, ErrBadPacked)
+		}
+		out[i] = packMin + v
+	}
+	text := string(out)
+	if hasPackedPrefix(text) {
+		return "", fmt.Errorf("qr: unpack: result starts with %q: %w", PackedPrefix, ErrBadPacked)
+	}
+	return text, nil
+}
+
+// NormalizeScanned turns what a scanner read into presentation text. It
+// trims surrounding white space (USB scanners end with Enter, CR or LF) and
+// unpacks text that starts with [PackedPrefix] (in either case); other text
+// is returned as is.
+func NormalizeScanned(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("qr: scanned text: %w", ErrEmpty)
+	}
+	if hasPackedPrefix(s) {
+		return Unpack(s)
+	}
+	return s, nil
+}
+
+// checkPresentation refuses text that would not read back unchanged through
+// NormalizeScanned.
+func checkPresentation(text string) error {
+	switch {
+	case text == "":
+		return ErrEmpty
+	case hasPackedPrefix(text):
+		return fmt.Errorf("qr: presentation starts with the packed prefix %q", PackedPrefix)
+	case strings.TrimSpace(text) != text:
+		return errors.New("qr: presentation has surrounding white space")
+	}
+	return nil
+}
+
+// hasPackedPrefix reports whether s starts with PackedPrefix, ignoring case.
+func hasPackedPrefix(s string) bool {
+	return len(s) >= len(PackedPrefix) && strings.EqualFold(s[:len(PackedPrefix)], PackedPrefix)
+}

@@ -1,0 +1,114 @@
+package wallet
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/sdjwt"
+	"github.com/epermit/epermit/trust"
+)
+
+// NonceSize is the number of random bytes in the nonce of a presentation
+// made without a challenge (16 characters of base64url).
+const NonceSize = 12
+
+// Request says what a presentation is for and whom it is addressed to.
+type Request struct {
+	// Purpose is what the permit is shown for; "" means
+	// trust.DefaultPurpose.
+	Purpose string
+	// Policy says what each purpose needs; nil means trust.DefaultPolicy.
+	// A wallet should use the policy of the trust list it last synced.
+	Policy *trust.Policy
+	// Audience and Nonce are the verifier's challenge. With Nonce set,
+	// both go into the key-binding JWT as given and Audience is required.
+	// Without a challenge the audience is Audience, or
+	// credential.AnyAudience when empty, and the nonce is fresh.
+	Audience, Nonce string
+	// Now is the wallet's clock, the iat of the key-binding JWT. Required.
+	Now time.Time
+	// Rand is the source of a fresh nonce; nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Present returns a presentation of the credential held for permitNo ("" for
+// the only one) for req.Purpose: the issuer-signed JWT, exactly the
+// disclosures of the claim groups the purpose requires and no other, and a
+// key-binding JWT signed with the device key.
+//
+// It refuses a purpose the policy does not name (ErrUnknownPurpose) and one
+// it does not allow, with a *RefusedError carrying the policy's reason,
+// before touching the credential. A credential without a disclosure the
+// purpose requires gives ErrMissingGroup.
+func (w *Wallet) Present(permitNo string, req Request) (string, error) {
+	policy := req.Policy
+	if policy == nil {
+		p := trust.DefaultPolicy()
+		policy = &p
+	}
+	id := req.Purpose
+	if id == "" {
+		id = trust.DefaultPurpose
+	}
+	purpose, ok := policy.Purpose(id)
+	if !ok {
+		return "", fmt.Errorf("wallet: present: %w: %q", ErrUnknownPurpose, id)
+	}
+	if !purpose.Allowed {
+		return "", &RefusedError{Purpose: id, Refusal: purpose.Refusal}
+	}
+	if req.Now.IsZero() {
+		return "", fmt.Errorf("wallet: present: %w: no clock (Now)", ErrInvalidRequest)
+	}
+	aud, nonce := req.Audience, req.Nonce
+	if nonce != "" {
+		if aud == "" {
+			return "", fmt.Errorf("wallet: present: %w: a challenge nonce needs its audience", ErrInvalidRequest)
+		}
+	} else {
+		if aud == "" {
+			aud = credential.AnyAudience
+		}
+		r := req.Rand
+		if r == nil {
+			r = rand.Reader
+		}
+		b := make([]byte, NonceSize)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", fmt.Errorf("wallet: present: nonce: %w", err)
+		}
+		nonce = base64.RawURLEncoding.EncodeToString(b)
+	}
+
+	_, issued, err := w.Get(permitNo)
+	if err != nil {
+		return "", err
+	}
+	p, err := sdjwt.Split(issued)
+	if err != nil {
+		return "", fmt.Errorf("wallet: present: %w: %w", ErrInvalidCredential, err)
+	}
+	keep := make([]string, 0, len(purpose.Required))
+	found := make([]string, 0, len(purpose.Required))
+	for _, d := range p.Disclosures {
+		if g := credential.GroupOf(d); g != "" && slices.Contains(purpose.Required, g) && !slices.Contains(found, g) {
+			keep = append(keep, d)
+			found = append(found, g)
+		}
+	}
+	for _, g := range purpose.Required {
+		if !slices.Contains(found, g) {
+			return "", fmt.Errorf("wallet: present: %w: %s needs %q", ErrMissingGroup, id, g)
+		}
+	}
+	b, err := sdjwt.Bind(sdjwt.Presentation{IssuerJWT: p.IssuerJWT, Disclosures: keep}, w.key, aud, nonce, req.Now)
+	if err != nil {
+		return "", fmt.Errorf("wallet: present: %w", err)
+	}
+	return b.String(), nil
+}
