@@ -99,7 +99,10 @@ func TestOpenRFC8037Key(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "wallet")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "device.key"), pem, 0o600); err != nil {
 		t.Fatal(err)
 	}
