@@ -79,7 +79,8 @@ func idBirth(id string) (Date, error) {
 	d, _ := digits(id[12:14])
 	date := Date{Year: y, Month: time.Month(m), Day: d}
 	if y < minIDBirthYear || !date.Valid() {
-		return Date{}, fmt.Errorf("permit: citizen id %q: birth date %q: %w", MaskID(id), id[6:14], ErrIDBirthDate)
+		// The birth date digits are the ones MaskID hides: never quote them.
+		return Date{}, fmt.Errorf("permit: citizen id %q: digits 7-14 are not a birth date from %d on: %w", MaskID(id), minIDBirthYear, ErrIDBirthDate)
 	}
 	return date, nil
 }

@@ -134,6 +134,9 @@ func TestValidateCitizenIDRefusals(t *testing.T) {
 			if len(tt.id) >= 10 && strings.Contains(err.Error(), tt.id) {
 				t.Errorf("error %q contains the full number", err)
 			}
+			if hasIDShape(tt.id) && strings.Contains(err.Error(), tt.id[6:14]) {
+				t.Errorf("error %q contains the digits MaskID hides", err)
+			}
 		})
 	}
 }
@@ -322,6 +325,9 @@ func FuzzValidateCitizenID(f *testing.F) {
 		if err != nil {
 			if revealed(id) > 4 && strings.Contains(err.Error(), id) {
 				t.Fatalf("error %q contains the number", err)
+			}
+			if hasIDShape(id) && strings.Contains(err.Error(), id[6:14]) {
+				t.Fatalf("error %q contains the masked digits of %q", err, id)
 			}
 			return
 		}

@@ -40,11 +40,10 @@ const (
 	CodeTrustMissing       Code = "trust_missing"
 
 	// Warnings only.
-	CodeTrustOld         Code = "trust_data_old"
-	CodeTrustGrace       Code = "trust_list_in_grace"
-	CodeClockBehind      Code = "clock_behind_trust_list"
-	CodeNotHolderBound   Code = "not_holder_bound"
-	CodeStatusUnverified Code = "status_unchecked"
+	CodeTrustOld       Code = "trust_data_old"
+	CodeTrustGrace     Code = "trust_list_in_grace"
+	CodeClockBehind    Code = "clock_behind_trust_list"
+	CodeNotHolderBound Code = "not_holder_bound"
 )
 
 // Reason is one refusal or warning, in Chinese and English.
@@ -94,7 +93,6 @@ var messages = map[Code][2]string{
 	CodeTrustGrace:         {"the trust list has expired and is used within its grace period", "信任列表已过期，正在宽限期内使用"},
 	CodeClockBehind:        {"this device's clock is behind the trust list: check the time", "本设备时间早于信任列表签发时间，请检查时间"},
 	CodeNotHolderBound:     {"not bound to the holder's device (a copy would pass too)", "未与持证设备绑定（复制件同样可通过）"},
-	CodeStatusUnverified:   {"revocation status was not checked", "未核查注销状态"},
 }
 
 func reason(c Code, detail string) Reason {
