@@ -9,6 +9,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
+	"math"
 	"os"
 
 	"github.com/makiuchi-d/gozxing"
@@ -22,6 +23,14 @@ const MaxPixels = 40_000_000
 // MaxImageBytes is the largest encoded image [DecodeFile] reads, and the
 // limit [DecodeReader] uses when given no limit of its own.
 const MaxImageBytes = 32 << 20
+
+// Limits of the rescaled attempts: a half-size copy must still hold a
+// version 1 symbol and its quiet zone at one pixel per module; only images
+// small enough for modules of one or two pixels get a double-size copy.
+const (
+	minCodePixels   = 21 + 2*QuietZone
+	maxDoublePixels = 2_000_000
+)
 
 // Sentinel errors of the decoder; test with errors.Is.
 var (
@@ -78,14 +87,14 @@ type decoded struct {
 
 func decode(img image.Image) (*decoded, error) {
 	if img == nil {
-		return nil, fmt.Errorf("qr: nil image: %w", ErrNoCode)
+		return nil, fmt.Errorf("%w: nil image", ErrNoCode)
 	}
 	b := img.Bounds()
+	if b.Empty() {
+		return nil, fmt.Errorf("%w: empty image", ErrNoCode)
+	}
 	if err := checkPixels(b.Dx(), b.Dy()); err != nil {
 		return nil, err
-	}
-	if b.Empty() {
-		return nil, fmt.Errorf("qr: empty image: %w", ErrNoCode)
 	}
 	g := toGray(img)
 	var lastErr error
@@ -120,12 +129,12 @@ func decode(img image.Image) (*decoded, error) {
 		return d, nil
 	}
 	// A wrong module-size estimate is the usual failure; rescaling changes it.
-	if g.w >= 84 && g.h >= 84 {
+	if g.w/2 >= minCodePixels && g.h/2 >= minCodePixels {
 		if d, ok := try(g.half()); ok {
 			return d, nil
 		}
 	}
-	if int64(g.w)*int64(g.h) <= MaxPixels/8 {
+	if g.w*g.h <= maxDoublePixels {
 		if d, ok := try(g.double()); ok {
 			return d, nil
 		}
@@ -166,7 +175,7 @@ func DecodeReader(r io.Reader, maxBytes int64) ([]byte, error) {
 	if maxBytes <= 0 {
 		maxBytes = MaxImageBytes
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, min(maxBytes, math.MaxInt64-1)+1))
 	if err != nil {
 		return nil, fmt.Errorf("qr: read image: %w", err)
 	}

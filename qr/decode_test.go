@@ -68,10 +68,14 @@ func TestSegments(t *testing.T) {
 	t.Parallel()
 	text := rfcPresentation(t)
 	for _, isPacked := range []bool{false, true} {
-		img := mustEncodePresentation(t, text, isPacked, M).Image(3)
+		c := mustEncodePresentation(t, text, isPacked, M)
+		img := c.Image(3)
 		d, err := decode(img)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if d.version != c.Version() || d.ecLevel != "M" {
+			t.Errorf("read version %d level %q, encoded %d M", d.version, d.ecLevel, c.Version())
 		}
 		var modes []int
 		for _, s := range d.segs {

@@ -94,7 +94,7 @@ func Encode(data []byte, level Level) (code *Code, err error) {
 	}()
 	q, err := qrcode.New(string(data), rl)
 	if err != nil {
-		return nil, fmt.Errorf("qr: encode %d bytes at level %s: %w (%v)", len(data), level, ErrTooLong, err)
+		return nil, fmt.Errorf("%w: %d bytes at level %s (%v)", ErrTooLong, len(data), level, err)
 	}
 	// Bitmap runs the mask selection (the expensive step) once; skip2's own
 	// Image and PNG would run it again on every call.

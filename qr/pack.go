@@ -50,7 +50,7 @@ func Pack(text string) (string, error) {
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		if c < packMin || c > packMax {
-			return "", fmt.Errorf("qr: pack: byte %q at offset %d: %w", c, i, ErrNotPackable)
+			return "", fmt.Errorf("%w: %q at offset %d", ErrNotPackable, c, i)
 		}
 		v := c - packMin
 		b.WriteByte('0' + v/10)
@@ -64,32 +64,32 @@ func Pack(text string) (string, error) {
 // presentation text.
 func Unpack(s string) (string, error) {
 	if !hasPackedPrefix(s) {
-		return "", fmt.Errorf("qr: unpack: missing prefix %q: %w", PackedPrefix, ErrBadPacked)
+		return "", fmt.Errorf("%w: missing prefix %q", ErrBadPacked, PackedPrefix)
 	}
 	digits := s[len(PackedPrefix):]
 	if len(digits) == 0 {
-		return "", fmt.Errorf("qr: unpack: no digits: %w", ErrBadPacked)
+		return "", fmt.Errorf("%w: no digits", ErrBadPacked)
 	}
 	if len(digits)%2 != 0 {
-		return "", fmt.Errorf("qr: unpack: odd number of digits (%d): %w", len(digits), ErrBadPacked)
+		return "", fmt.Errorf("%w: odd number of digits (%d)", ErrBadPacked, len(digits))
 	}
 	out := make([]byte, len(digits)/2)
 	for i := range out {
 		hi, lo := digits[2*i], digits[2*i+1]
 		if hi < '0' || hi > '9' || lo < '0' || lo > '9' {
-			return "", fmt.Errorf("qr: unpack: non-digit in %q at offset %d: %w",
-				digits[2*i:2*i+2], len(PackedPrefix)+2*i, ErrBadPacked)
+			return "", fmt.Errorf("%w: non-digit in %q at offset %d",
+				ErrBadPacked, digits[2*i:2*i+2], len(PackedPrefix)+2*i)
 		}
 		v := (hi-'0')*10 + (lo - '0')
 		if v > packMax-packMin {
-			return "", fmt.Errorf("qr: unpack: value %d at offset %d above %d: %w",
-				v, len(PackedPrefix)+2*i, packMax-packMin, ErrBadPacked)
+			return "", fmt.Errorf("%w: value %d at offset %d above %d",
+				ErrBadPacked, v, len(PackedPrefix)+2*i, packMax-packMin)
 		}
 		out[i] = packMin + v
 	}
 	text := string(out)
 	if hasPackedPrefix(text) {
-		return "", fmt.Errorf("qr: unpack: result starts with %q: %w", PackedPrefix, ErrBadPacked)
+		return "", fmt.Errorf("%w: result starts with %q", ErrBadPacked, PackedPrefix)
 	}
 	return text, nil
 }
@@ -101,7 +101,7 @@ func Unpack(s string) (string, error) {
 func NormalizeScanned(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", fmt.Errorf("qr: scanned text: %w", ErrEmpty)
+		return "", fmt.Errorf("%w: scanned text is blank", ErrEmpty)
 	}
 	if hasPackedPrefix(s) {
 		return Unpack(s)

@@ -44,7 +44,7 @@ func (c *Code) PNG(ppm int) ([]byte, error) {
 		return nil, fmt.Errorf("qr: pixels per module %d out of range 1..%d", ppm, MaxPixelsPerModule)
 	}
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 	if err := enc.Encode(&buf, c.Image(ppm)); err != nil {
 		return nil, fmt.Errorf("qr: png: %w", err)
 	}
