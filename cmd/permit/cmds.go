@@ -207,8 +207,7 @@ func signStatus(e *env, keyFile, uri string, l *statuslist.List, ttl, valid time
 	return output(e, out, tok+"\n")
 }
 
-// readStatus reads and verifies a status list token with the given key
-// (or, without one, with the kid's key taken on trust from the file).
+// readStatus reads a status list token and verifies it with pub.
 func readStatus(path string, pub ed25519.PublicKey) (*statuslist.VerifiedToken, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -229,6 +228,9 @@ func statusSet(e *env, args []string) error {
 	}
 	if err := required(fs, "token", "key", "value"); err != nil {
 		return err
+	}
+	if *idx < 0 {
+		return fmt.Errorf("%w: status set needs --idx", errUsage)
 	}
 	st, ok := statusNames[*value]
 	if !ok {

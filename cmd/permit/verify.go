@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ func verifyCmd(e *env, args []string) error {
 	if inputs != 1 || len(pos) > 1 {
 		return fmt.Errorf("%w: verify takes exactly one of TEXT, --qr IMAGE or --stdin", errUsage)
 	}
-	td, err := loadTrust(*trustFile, *pin, statusFiles)
+	td, err := loadTrust(*trustFile, *pin, statusFiles, e.now())
 	if err != nil {
 		return err
 	}
@@ -82,27 +81,20 @@ func verifyText(s string, o verifier.Options, now time.Time) *verifier.Result {
 // counter reads one code per line (a USB scanner types it and presses
 // Enter), prints one verdict per line, and keeps going whatever it reads.
 func counter(e *env, o verifier.Options, p *printer) error {
-	sc := bufio.NewScanner(e.stdin)
-	sc.Buffer(make([]byte, 64<<10), verifier.MaxInput*2)
+	in := bufio.NewReader(e.stdin)
 	refused := false
 	for {
-		if !sc.Scan() {
-			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-				p.verdict(verifier.Verify(strings.Repeat("x", verifier.MaxInput+1), withNow(o, e.now())))
-				refused = true
-				// Skip the rest of the overlong line and go on.
-				sc = bufio.NewScanner(skipLine(e.stdin))
-				sc.Buffer(make([]byte, 64<<10), verifier.MaxInput*2)
-				continue
-			}
-			break
-		}
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		if err := p.verdict(verifyText(line, o, e.now())); err != nil {
+		line, tooLong, err := readLine(in, verifier.MaxInput)
+		if tooLong {
+			p.verdict(verifier.Verify(strings.Repeat("x", verifier.MaxInput+1), withNow(o, e.now())))
 			refused = true
+		} else if line = strings.TrimSpace(line); line != "" {
+			if verr := p.verdict(verifyText(line, o, e.now())); verr != nil {
+				refused = true
+			}
+		}
+		if err != nil {
+			break // io.EOF or a read error: the input is over
 		}
 	}
 	if refused {
@@ -113,14 +105,28 @@ func counter(e *env, o verifier.Options, p *printer) error {
 
 func withNow(o verifier.Options, now time.Time) verifier.Options { o.Now = now; return o }
 
-// skipLine discards input up to and including the next newline.
-func skipLine(r io.Reader) io.Reader {
-	br := bufio.NewReader(r)
-	_, _ = br.ReadString('\n')
-	return br
+// readLine reads one line of at most max bytes. A longer line is consumed
+// to its end without being kept, and reported as tooLong.
+func readLine(r *bufio.Reader, max int) (line string, tooLong bool, err error) {
+	var sb strings.Builder
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if sb.Len()+len(chunk) > max+2 { // room for CR LF
+			tooLong = true
+		} else {
+			sb.Write(chunk)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if tooLong {
+			return "", true, err
+		}
+		return sb.String(), false, err
+	}
 }
 
-func loadTrust(path, pin string, statusFiles []string) (*verifier.Trust, error) {
+func loadTrust(path, pin string, statusFiles []string, now time.Time) (*verifier.Trust, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -131,12 +137,12 @@ func loadTrust(path, pin string, statusFiles []string) (*verifier.Trust, error) 
 	}
 	var td *verifier.Trust
 	if strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
-		td, err = verifier.LoadJWKS(raw, st.ModTime())
+		td, err = verifier.LoadJWKS(raw, notAfter(st.ModTime(), now))
 	} else {
 		if pin == "" {
 			return nil, fmt.Errorf("%w: a trust list needs --pin with the root key thumbprint", errUsage)
 		}
-		td, err = verifier.LoadTrustList(strings.TrimSpace(string(raw)), pin, st.ModTime())
+		td, err = verifier.LoadTrustList(strings.TrimSpace(string(raw)), pin, notAfter(st.ModTime(), now))
 	}
 	if err != nil {
 		return nil, err
@@ -150,11 +156,21 @@ func loadTrust(path, pin string, statusFiles []string) (*verifier.Trust, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := td.AddStatusList(strings.TrimSpace(string(raw)), st.ModTime()); err != nil {
+		// A file dated in the future (a skewed clock) counts as synced now.
+		if err := td.AddStatusList(strings.TrimSpace(string(raw)), notAfter(st.ModTime(), now)); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 	}
 	return td, nil
+}
+
+// notAfter returns t, or now when t is later: a file's time is when its
+// data was synced, and a date in the future would make data look fresh.
+func notAfter(t, now time.Time) time.Time {
+	if t.After(now) {
+		return now
+	}
+	return t
 }
 
 type printer struct {
@@ -189,7 +205,10 @@ func (p *printer) line(r *verifier.Result) string {
 	if !p.color {
 		on, off = "", ""
 	}
-	fmt.Fprintf(&sb, "%s %s %s", on, verdict, off)
+	if p.color {
+		verdict = " " + verdict + " "
+	}
+	fmt.Fprintf(&sb, "%s%s%s", on, verdict, off)
 	if c := r.Claims; c != nil {
 		fmt.Fprintf(&sb, " %s %s region %s permit %s until %s", c.Name, c.MaskedID, c.Region, c.PermitNo, c.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
 	}
