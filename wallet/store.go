@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/epermit/epermit/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -57,7 +58,7 @@ func (w *Wallet) Add(issued string, issuerKeys *keys.JWKS) (Entry, error) {
 	}
 	// A held credential that cannot be read is replaced: the new one has
 	// just been checked, the old one is of no use.
-	if err := writeAtomic(w.credPath(e.PermitNo), []byte(p.WithoutKeyBinding())); err != nil {
+	if err := atomicfile.Write(w.credPath(e.PermitNo), []byte(p.WithoutKeyBinding()), 0o600); err != nil {
 		return Entry{}, fmt.Errorf("wallet: add %q: %w", e.PermitNo, err)
 	}
 	return e, nil
@@ -252,53 +253,4 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: larger than %d bytes", path, ErrInvalidCredential, maxCredentialSize)
 	}
 	return data, nil
-}
-
-// writeAtomic writes data to path with mode 0600 through a synced temporary
-// file in the same directory renamed over path, so that path holds either
-// the old or the new content, even after a crash.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot sync a directory.
-func syncDir(dir string) error {
-	if isWindows() {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"github.com/epermit/epermit/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,30 +145,9 @@ func output(e *env, path, s string) error {
 	return writeFile(path, []byte(s), 0o644)
 }
 
-// writeFile writes atomically: a temporary file in the same directory,
-// synced, then renamed over path.
+// writeFile writes atomically: a crash leaves the old file or the new one.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, data, mode)
 }
 
 var statusNames = map[string]statuslist.Status{"valid": statuslist.Valid, "revoked": statuslist.Invalid, "suspended": statuslist.Suspended}
