@@ -80,14 +80,14 @@ func (r *resolver) object(sd []string, dst map[string]any) error {
 func (r *resolver) value(v any) (any, error) {
 	switch v := v.(type) {
 	case map[string]any:
-		raw, has := v["_sd"]
-		if has {
+		var digests []string
+		if raw, has := v["_sd"]; has {
 			list, ok := raw.([]any)
 			if !ok {
 				return nil, fmt.Errorf("sdjwt: %w: _sd is not an array", ErrDisclosure)
 			}
 			delete(v, "_sd")
-			digests := make([]string, len(list))
+			digests = make([]string, len(list))
 			for i, x := range list {
 				s, ok := x.(string)
 				if !ok {
@@ -95,17 +95,6 @@ func (r *resolver) value(v any) (any, error) {
 				}
 				digests[i] = s
 			}
-			for k, x := range v {
-				rx, err := r.value(x)
-				if err != nil {
-					return nil, err
-				}
-				v[k] = rx
-			}
-			if err := r.object(digests, v); err != nil {
-				return nil, err
-			}
-			return v, nil
 		}
 		if _, bad := v["_sd_alg"]; bad {
 			return nil, fmt.Errorf("sdjwt: %w: _sd_alg inside a disclosure", ErrDisclosure)
@@ -116,6 +105,9 @@ func (r *resolver) value(v any) (any, error) {
 				return nil, err
 			}
 			v[k] = rx
+		}
+		if err := r.object(digests, v); err != nil {
+			return nil, err
 		}
 		return v, nil
 	case []any:

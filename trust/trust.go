@@ -201,19 +201,6 @@ func (s *Store) Key(kid string) (ed25519.PublicKey, *Issuer, bool) {
 	return k.pub, k.issuer, ok
 }
 
-// IssuerByID returns the listed issuer with identifier iss.
-func (s *Store) IssuerByID(iss string) (*Issuer, bool) {
-	if s.list == nil {
-		return nil, false
-	}
-	for i := range s.list.Issuers {
-		if s.list.Issuers[i].ID == iss {
-			return &s.list.Issuers[i], true
-		}
-	}
-	return nil, false
-}
-
 // List returns the trust list the store was built from, or nil for a JWKS
 // store.
 func (s *Store) List() *List { return s.list }

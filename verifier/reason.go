@@ -99,13 +99,3 @@ func reason(c Code, detail string) Reason {
 	m := messages[c]
 	return Reason{Code: c, Message: m[0], MessageZH: m[1], Detail: detail}
 }
-
-// Codes returns every code with its English and Chinese message, for
-// documentation and apps.
-func Codes() map[Code][2]string {
-	out := make(map[Code][2]string, len(messages))
-	for k, v := range messages {
-		out[k] = v
-	}
-	return out
-}

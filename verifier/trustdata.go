@@ -89,15 +89,3 @@ func (t *Trust) AddStatusList(token string, fetched time.Time) error {
 	t.status[vt.Sub] = &statusEntry{tok: vt, issuer: issuer.ID, fetched: fetched}
 	return nil
 }
-
-// StatusList returns the verified status list token synced for uri.
-func (t *Trust) StatusList(uri string) (*statuslist.VerifiedToken, time.Time, bool) {
-	e, ok := t.status[uri]
-	if !ok {
-		return nil, time.Time{}, false
-	}
-	return e.tok, e.fetched, true
-}
-
-// Fetched returns when the trust data was obtained.
-func (t *Trust) Fetched() time.Time { return t.fetched }

@@ -310,7 +310,7 @@ func checkStatus(r *Result, t *Trust, c *credential.Claims, policy *trust.Policy
 	} else if r.StatusAge > policy.StatusMaxAge.Duration() {
 		missing(CodeStatusStale, "synced %s ago", r.StatusAge.Round(time.Minute))
 	}
-	s, err := e.tok.List.Get(c.Status.Idx)
+	s, err := e.tok.Lookup(c.Status)
 	if err != nil {
 		r.refuse(CodeStatusIndex, "index %d, list of %d", c.Status.Idx, e.tok.List.Size())
 		return

@@ -187,13 +187,18 @@ func signStatus(e *env, keyFile, uri string, l *statuslist.List, ttl, valid time
 	return output(e, out, tok+"\n")
 }
 
-// readStatus reads a status list token and verifies it with pub.
-func readStatus(path string, pub ed25519.PublicKey) (*statuslist.VerifiedToken, error) {
+// readStatus reads a status list token and verifies it with a key of set.
+func readStatus(path string, set keys.JWKS) (*statuslist.VerifiedToken, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return statuslist.VerifyToken(strings.TrimSpace(string(raw)), func(jws.Header) (ed25519.PublicKey, error) { return pub, nil }, 1<<26)
+	return statuslist.VerifyToken(strings.TrimSpace(string(raw)), func(h jws.Header) (ed25519.PublicKey, error) {
+		if pub, ok := set.Lookup(h.Kid); ok {
+			return pub, nil
+		}
+		return nil, fmt.Errorf("%w: %q", jws.ErrUnknownKey, h.Kid)
+	}, 1<<26)
 }
 
 func statusSet(e *env, args []string) error {
@@ -220,7 +225,7 @@ func statusSet(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	vt, err := readStatus(*tokFile, key.Public().(ed25519.PublicKey))
+	vt, err := readStatus(*tokFile, keys.JWKS{Keys: []keys.JWK{keys.PublicJWK(key.Public().(ed25519.PublicKey))}})
 	if err != nil {
 		return err
 	}
@@ -249,16 +254,7 @@ func statusShow(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*tokFile)
-	if err != nil {
-		return err
-	}
-	vt, err := statuslist.VerifyToken(strings.TrimSpace(string(raw)), func(h jws.Header) (ed25519.PublicKey, error) {
-		if pub, ok := set.Lookup(h.Kid); ok {
-			return pub, nil
-		}
-		return nil, fmt.Errorf("%w: %q", jws.ErrUnknownKey, h.Kid)
-	}, 1<<26)
+	vt, err := readStatus(*tokFile, set)
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 func required(fs *flag.FlagSet, names ...string) error {
 	for _, n := range names {
 		f := fs.Lookup(n)
-		if f == nil || f.Value.String() == "" || f.Value.String() == "0" && n != "idx" {
+		if f == nil || f.Value.String() == "" {
 			return fmt.Errorf("%w: %s needs --%s", errUsage, fs.Name(), n)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/epermit/epermit/internal/jws"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +30,13 @@ func walletInit(e *env, args []string) error {
 		return err
 	}
 	j := w.JWK()
-	pubJWK, err := (keys.JWKS{Keys: []keys.JWK{j}}).Marshal()
+	// The device's public key, for an issuer to bind the credential to.
+	pubJWK, err := jws.Marshal(j)
 	if err != nil {
 		return err
 	}
-	// The device's public key, for an issuer to bind the credential to.
-	one := strings.TrimSuffix(strings.TrimPrefix(string(pubJWK), `{"keys":[`), "]}")
 	path := filepath.Join(*dir, "device.jwk.json")
-	if err := writeFile(path, []byte(one+"\n"), 0o644); err != nil {
+	if err := writeFile(path, append(pubJWK, '\n'), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wallet\t%s\ndevice key\t%s\npublic JWK\t%s\n", *dir, j.Kid, path)
