@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/internal/atomicfile"
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/store"
+)
+
+// adminClient calls a running permitd with the admin token from PERMITD_TOKEN.
+func adminClient(server, method, path string, body []byte) (*http.Response, error) {
+	tok := os.Getenv("PERMITD_TOKEN")
+	if tok == "" {
+		return nil, fmt.Errorf("%w: --server needs the admin token in PERMITD_TOKEN", errUsage)
+	}
+	req, err := http.NewRequest(method, strings.TrimSuffix(server, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+	}
+	return resp, nil
+}
+
+func tokenCreate(args []string, stdout io.Writer) error {
+	var c common
+	fs := flags("token create", &c)
+	role := fs.String("role", "", "")
+	name := fs.String("name", "", "")
+	srv := fs.String("server", "", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if !store.Role(*role).Valid() || *name == "" {
+		return fmt.Errorf("%w: token create needs --role officer|revoker|auditor|admin and --name", errUsage)
+	}
+	if *srv != "" {
+		body, _ := json.Marshal(map[string]string{"role": *role, "name": *name})
+		resp, err := adminClient(*srv, http.MethodPost, "/v1/admin/tokens", body)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct{ Token, ID string }
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, out.Token)
+		return nil
+	}
+	db, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret, _, err := db.CreateToken(store.Role(*role), *name, store.Actor{Name: "permitd token create", Role: store.RoleAdmin}, now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func backupCmd(args []string, stdout io.Writer) error {
+	var c common
+	fs := flags("backup", &c)
+	out := fs.String("out", "", "")
+	srv := fs.String("server", "", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: backup needs --out FILE", errUsage)
+	}
+	var buf bytes.Buffer
+	if *srv != "" {
+		resp, err := adminClient(*srv, http.MethodGet, "/v1/admin/backup", nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(&buf, resp.Body); err != nil {
+			return err
+		}
+	} else {
+		db, err := c.openStore()
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.Backup(&buf); err != nil {
+			return err
+		}
+	}
+	if err := atomicfile.Write(*out, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup of %d bytes written to %s\n", buf.Len(), *out)
+	return nil
+}
+
+func auditVerify(args []string, stdout io.Writer) error {
+	var c common
+	fs := flags("audit verify", &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, head, err := db.VerifyAudit()
+	if err != nil {
+		return fmt.Errorf("audit log broken after %d good entries: %w", n, err)
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d entries, head %s\n", n, head)
+	return nil
+}
+
+func keysRotate(args []string, stdout io.Writer) error {
+	var c common
+	fs := flags("keys rotate", &c)
+	slug := fs.String("authority", "", "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfgs, err := c.authorityConfigs()
+	if err != nil {
+		return err
+	}
+	rotated := 0
+	for _, a := range cfgs {
+		if *slug != "" && a.Slug != *slug {
+			continue
+		}
+		kid, err := keys.RotateDir(c.keyDir(a.Slug), now())
+		if err != nil {
+			return err
+		}
+		rotated++
+		fmt.Fprintf(stdout, "authority %s: new active key %s (send SIGHUP to a running permitd to use it)\n", a.Slug, kid)
+	}
+	if rotated == 0 {
+		return fmt.Errorf("%w: no authority %q", errUsage, *slug)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+// Command permitd is the e-permit issuer service: residents apply, officials
+// approve, endorse, revoke and suspend, wallets receive credentials through
+// OpenID4VCI, and offline verifiers fetch keys, the trust list and status
+// lists. Records live in one bbolt file under the data directory, next to
+// the keys, which are generated on first start.
+//
+// Exit status: 0 success, 1 failure, 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `permitd: the e-permit issuer service
+
+Usage:
+  permitd [serve] [flags]                 start the service (the default command)
+  permitd token create --role ROLE --name NAME [--server URL]
+                                           make an official's API token (officer, revoker, auditor, admin)
+  permitd backup --out FILE [--server URL] copy the store while it is in use (with --server) or stopped
+  permitd audit verify                     check the audit log's hash chain
+  permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
+
+Common flags (each also read from the environment variable in brackets):
+  --data DIR           data directory: store, keys [PERMITD_DATA, default ./var]
+  --authorities FILE   issuing authorities hosted, JSON; default: one provincial authority [PERMITD_AUTHORITIES]
+
+Serve flags:
+  --addr HOST:PORT     listen address [PERMITD_ADDR, default 127.0.0.1:8080]
+  --base-url URL       public URL; iss values are BASE/SLUG [PERMITD_BASE_URL, default http(s)://ADDR]
+  --tls-cert FILE      serve TLS with this certificate chain [PERMITD_TLS_CERT]
+  --tls-key FILE       and this key [PERMITD_TLS_KEY]
+  --log-format F       text or json [PERMITD_LOG_FORMAT, default text]
+  --rate-limit N       residents' requests per second per address [PERMITD_RATE_LIMIT, default 2]
+
+With --server, token create and backup call a running service with the admin token in PERMITD_TOKEN.
+`
+
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, hup))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
+	err := dispatch(ctx, args, stdout, stderr, hup)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "permitd: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "permitd: %v\n", err)
+		return 1
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	sub := ""
+	if cmd != "serve" && cmd != "backup" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	switch cmd + " " + sub {
+	case "serve ":
+		return serveCmd(ctx, args, stdout, stderr, hup)
+	case "token create":
+		return tokenCreate(args, stdout)
+	case "backup ":
+		return backupCmd(args, stdout)
+	case "audit verify":
+		return auditVerify(args, stdout)
+	case "keys rotate":
+		return keysRotate(args, stdout)
+	case "help ":
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, strings.TrimSpace(cmd+" "+sub))
+}
+
+// flags returns a flag set with the common flags, reading defaults from the environment.
+func flags(name string, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.data, "data", envOr("PERMITD_DATA", "var"), "")
+	fs.StringVar(&c.authorities, "authorities", os.Getenv("PERMITD_AUTHORITIES"), "")
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// now is the clock of the commands.
+var now = time.Now

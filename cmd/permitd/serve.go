@@ -1,0 +1,166 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/server"
+	"github.com/epermit/epermit/store"
+)
+
+func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) error {
+	var c common
+	fs := flags("serve", &c)
+	addr := fs.String("addr", envOr("PERMITD_ADDR", "127.0.0.1:8080"), "")
+	baseURL := fs.String("base-url", os.Getenv("PERMITD_BASE_URL"), "")
+	certFile := fs.String("tls-cert", os.Getenv("PERMITD_TLS_CERT"), "")
+	keyFile := fs.String("tls-key", os.Getenv("PERMITD_TLS_KEY"), "")
+	logFormat := fs.String("log-format", envOr("PERMITD_LOG_FORMAT", "text"), "")
+	rateLimit := fs.Float64("rate-limit", 2, "")
+	if v := os.Getenv("PERMITD_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			return fmt.Errorf("%w: PERMITD_RATE_LIMIT=%q is not a positive number", errUsage, v)
+		}
+		*rateLimit = f
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	var h slog.Handler
+	switch *logFormat {
+	case "text":
+		h = slog.NewTextHandler(stderr, nil)
+	case "json":
+		h = slog.NewJSONHandler(stderr, nil)
+	default:
+		return fmt.Errorf("%w: --log-format %q: want text or json", errUsage, *logFormat)
+	}
+	log := slog.New(h)
+
+	t := now()
+	auths, err := c.loadAuthorities(t)
+	if err != nil {
+		return err
+	}
+	root, _, err := keys.LoadOrCreate(filepath.Join(c.data, "keys"), "root")
+	if err != nil {
+		return err
+	}
+	db, err := c.openStore()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	if *baseURL == "" {
+		*baseURL = scheme + "://" + ln.Addr().String()
+	}
+	srv, err := server.New(server.Config{BaseURL: *baseURL, Authorities: auths, Root: root, Store: db, Logger: log,
+		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5))})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	firstToken := ""
+	if n, err := db.TokenCount(); err != nil {
+		ln.Close()
+		return err
+	} else if n == 0 {
+		firstToken, _, err = db.CreateToken(store.RoleAdmin, "first administrator", store.Actor{Name: "permitd", Role: store.RoleAdmin}, t)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
+
+	base := *baseURL
+	fmt.Fprintf(stdout, "permitd listening on %s (data in %s)\n", base, c.data)
+	for _, a := range auths {
+		fmt.Fprintf(stdout, "  issuer %-8s %s/%s  (%s)\n", a.Slug, base, a.Slug, a.Name.EN)
+	}
+	fmt.Fprintf(stdout, "  trust list      %s/trust-list   root key %s\n", base, keys.Thumbprint(root.Public().(ed25519.PublicKey)))
+	fmt.Fprintf(stdout, "  issuer keys     %s/.well-known/jwks.json\n", base)
+	fmt.Fprintf(stdout, "  health, metrics %s/healthz  %s/metrics\n", base, base)
+	if firstToken != "" {
+		fmt.Fprintf(stdout, "\nAdministrator token (shown once, keep it safe):\n  %s\n", firstToken)
+		fmt.Fprintf(stdout, "Make officials' tokens with: PERMITD_TOKEN=<admin token> permitd token create --server %s --role officer --name NAME\n", base)
+	}
+	fmt.Fprintf(stdout, "Next: apply with  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d '{\"application\": '\"$(cat examples/application-adult-hangzhou.json)\"'}'\n", base)
+	log.Info("permitd started", "addr", ln.Addr().String(), "base_url", base, "authorities", len(auths))
+
+	errc := make(chan error, 1)
+	go func() {
+		if *certFile != "" {
+			errc <- hs.ServeTLS(ln, *certFile, *keyFile)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	for {
+		select {
+		case err := <-errc:
+			if !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		case <-hup:
+			reloadKeys(&c, auths, log)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil {
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+// reloadKeys makes a key made by "permitd keys rotate" active.
+func reloadKeys(c *common, auths []*server.Authority, log *slog.Logger) {
+	for _, a := range auths {
+		ring, err := keys.LoadRingDir(c.keyDir(a.Slug), now(), keyRetention)
+		if err != nil {
+			log.Error("reload keys", "authority", a.Slug, "err", err)
+			continue
+		}
+		kid, signer, err := ring.Active()
+		oldKid, _, _ := a.Keys.Active()
+		if err != nil || kid == oldKid {
+			continue
+		}
+		if err := a.Keys.Rotate(signer, now()); err != nil {
+			log.Error("reload keys", "authority", a.Slug, "err", err)
+			continue
+		}
+		log.Info("new signing key", "authority", a.Slug, "kid", kid)
+	}
+}

@@ -1,0 +1,86 @@
+package oid4vci
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// OAuth and OpenID4VCI error codes carried by Error.
+const (
+	CodeInvalidRequest                 = "invalid_request"
+	CodeInvalidGrant                   = "invalid_grant"
+	CodeUnsupportedGrantType           = "unsupported_grant_type"
+	CodeInvalidToken                   = "invalid_token"
+	CodeInvalidProof                   = "invalid_proof"
+	CodeInvalidNonce                   = "invalid_nonce"
+	CodeInvalidCredentialRequest       = "invalid_credential_request"
+	CodeUnknownCredentialConfiguration = "unknown_credential_configuration"
+)
+
+// Error is a protocol error: the OAuth error code an endpoint returns and a
+// description for developers. Its JSON form is the error response body
+// {"error":...,"error_description":...}.
+type Error struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+	err         error  // the underlying cause, if any
+}
+
+// Error returns "oid4vci: code: description".
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "oid4vci: " + e.Code
+	}
+	return "oid4vci: " + e.Code + ": " + e.Description
+}
+
+// Unwrap returns the underlying cause, such as a jws error, or nil.
+func (e *Error) Unwrap() error { return e.err }
+
+// MarshalJSON encodes the error response body. Characters the
+// specification does not allow in error_description (outside %x20-21,
+// %x23-5B, %x5D-7E: non-ASCII, controls, '"' and '\') are replaced by '?'
+// or, for quotes, by an apostrophe.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	type wire Error
+	w := wire{Code: e.Code, Description: asciiDescription(e.Description)}
+	return json.Marshal(w)
+}
+
+func asciiDescription(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r == '\\':
+			return '/'
+		case r < 0x20 || r > 0x7e:
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func newError(code, desc string, cause error) *Error {
+	return &Error{Code: code, Description: desc, err: cause}
+}
+
+// CodeOf returns the OAuth error code of err if it is or wraps an *Error,
+// and "" otherwise.
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// clip shortens untrusted text quoted in an error.
+func clip(s string) string {
+	const limit = 48
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "..."
+}

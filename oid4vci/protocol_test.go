@@ -1,0 +1,429 @@
+package oid4vci
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/keys"
+)
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not an *Error", err)
+	}
+	if e.Code != code {
+		t.Fatalf("code %q (%v), want %q", e.Code, err, code)
+	}
+}
+
+func TestParseTokenRequest(t *testing.T) {
+	t.Parallel()
+	good := url.Values{"grant_type": {GrantPreAuthorized}, "pre-authorized_code": {"abc"}, "tx_code": {"493536"}, "client_id": {"w"}}
+	r, err := ParseTokenRequest(good)
+	if err != nil || r.PreAuthorizedCode != "abc" || r.TxCode != "493536" || r.GrantType != GrantPreAuthorized {
+		t.Fatalf("%+v %v", r, err)
+	}
+	back, err := ParseTokenRequest(r.Form())
+	if err != nil || back != r {
+		t.Fatalf("Form round trip %+v %v", back, err)
+	}
+	with := func(k string, v ...string) url.Values {
+		f := url.Values{}
+		for kk, vv := range good {
+			f[kk] = vv
+		}
+		if v == nil {
+			delete(f, k)
+		} else {
+			f[k] = v
+		}
+		return f
+	}
+	tests := []struct {
+		name string
+		form url.Values
+		code string
+	}{
+		{"authorization_code grant", with("grant_type", "authorization_code"), CodeUnsupportedGrantType},
+		{"refresh grant", with("grant_type", "refresh_token"), CodeUnsupportedGrantType},
+		{"missing grant", with("grant_type"), CodeInvalidRequest},
+		{"repeated grant", with("grant_type", GrantPreAuthorized, GrantPreAuthorized), CodeInvalidRequest},
+		{"missing code", with("pre-authorized_code"), CodeInvalidRequest},
+		{"empty code", with("pre-authorized_code", ""), CodeInvalidRequest},
+		{"repeated code", with("pre-authorized_code", "a", "b"), CodeInvalidRequest},
+		{"huge code", with("pre-authorized_code", strings.Repeat("a", 513)), CodeInvalidRequest},
+		{"empty tx_code", with("tx_code", ""), CodeInvalidRequest},
+		{"repeated tx_code", with("tx_code", "1", "2"), CodeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseTokenRequest(tt.form)
+			wantCode(t, err, tt.code)
+		})
+	}
+	if r, err := ParseTokenRequest(with("tx_code")); err != nil || r.TxCode != "" {
+		t.Fatalf("without tx_code: %+v %v", r, err)
+	}
+}
+
+func TestTokenResponseJSON(t *testing.T) {
+	t.Parallel()
+	b, _ := json.Marshal(TokenResponse{AccessToken: "at", TokenType: "Bearer", ExpiresIn: 300, CNonce: "n", CNonceExpiresIn: 60})
+	if string(b) != `{"access_token":"at","token_type":"Bearer","expires_in":300,"c_nonce":"n","c_nonce_expires_in":60}` {
+		t.Fatal(string(b))
+	}
+	b, _ = json.Marshal(TokenResponse{AccessToken: "at", TokenType: "Bearer", ExpiresIn: 300})
+	if string(b) != `{"access_token":"at","token_type":"Bearer","expires_in":300}` {
+		t.Fatal(string(b))
+	}
+	r, err := ParseTokenResponse([]byte(`{"access_token":"at","token_type":"Bearer","expires_in":86400,"authorization_details":[]}`))
+	if err != nil || r.AccessToken != "at" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, in := range []string{`{"token_type":"Bearer"}`, `{"access_token":"a","token_type":"DPoP"}`, `{"access_token":"a","access_token":"b","token_type":"Bearer"}`} {
+		if _, err := ParseTokenResponse([]byte(in)); err == nil {
+			t.Errorf("accepted %s", in)
+		}
+	}
+}
+
+func TestParseCredentialRequest(t *testing.T) {
+	t.Parallel()
+	good := []struct{ name, in string }{
+		{"1.0", `{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`},
+		{"draft proof", `{"credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`},
+		{"draft 13 format and vct", `{"format":"dc+sd-jwt","vct":"` + credential.VCT + `","credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`},
+	}
+	for _, tt := range good {
+		r, err := ParseCredentialRequest([]byte(tt.in))
+		if err != nil || r.ConfigurationID != "rp" || len(r.Proofs) != 1 || r.Proofs[0] != "a.b.c" {
+			t.Fatalf("%s: %+v %v", tt.name, r, err)
+		}
+		b, _ := json.Marshal(r)
+		if string(b) != good[0].in {
+			t.Fatalf("MarshalJSON = %s", b)
+		}
+	}
+	const cfg = `"credential_configuration_id":"rp"`
+	tests := []struct {
+		name, in, code string
+	}{
+		{"empty proofs array", `{` + cfg + `,"proofs":{"jwt":[]}}`, CodeInvalidProof},
+		{"no proofs", `{` + cfg + `}`, CodeInvalidProof},
+		{"null proofs", `{` + cfg + `,"proofs":null}`, CodeInvalidProof},
+		{"empty proofs object", `{` + cfg + `,"proofs":{}}`, CodeInvalidProof},
+		{"two proof types", `{` + cfg + `,"proofs":{"jwt":["a"],"attestation":["b"]}}`, CodeInvalidProof},
+		{"di_vp", `{` + cfg + `,"proofs":{"di_vp":[{}]}}`, CodeInvalidProof},
+		{"jwt not array", `{` + cfg + `,"proofs":{"jwt":"a"}}`, CodeInvalidProof},
+		{"jwt array of numbers", `{` + cfg + `,"proofs":{"jwt":[1]}}`, CodeInvalidProof},
+		{"empty jwt", `{` + cfg + `,"proofs":{"jwt":[""]}}`, CodeInvalidProof},
+		{"two proofs", `{` + cfg + `,"proofs":{"jwt":["a","b"]}}`, CodeInvalidCredentialRequest},
+		{"proof and proofs", `{` + cfg + `,"proofs":{"jwt":["a"]},"proof":{"proof_type":"jwt","jwt":"a"}}`, CodeInvalidCredentialRequest},
+		{"draft proof type cwt", `{` + cfg + `,"proof":{"proof_type":"cwt","cwt":"a"}}`, CodeInvalidProof},
+		{"draft proof no type", `{` + cfg + `,"proof":{"jwt":"a"}}`, CodeInvalidProof},
+		{"draft proof extra", `{` + cfg + `,"proof":{"proof_type":"jwt","jwt":"a","key_attestation":"x"}}`, CodeInvalidProof},
+		{"draft proof no jwt", `{` + cfg + `,"proof":{"proof_type":"jwt"}}`, CodeInvalidProof},
+		{"missing configuration", `{"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"numeric configuration", `{"credential_configuration_id":1,"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"unknown member", `{` + cfg + `,"proofs":{"jwt":["a"]},"credential_response_encryption":{}}`, CodeInvalidCredentialRequest},
+		{"credential_identifier", `{"credential_identifier":"x","proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"case variant member", `{"Credential_Configuration_Id":"rp","proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"duplicate member", `{` + cfg + `,` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"duplicate inside proofs", `{` + cfg + `,"proofs":{"jwt":["a"],"jwt":["b"]}}`, CodeInvalidCredentialRequest},
+		{"other format", `{"format":"mso_mdoc",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
+		{"old format name", `{"format":"vc+sd-jwt",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
+		{"other vct", `{"vct":"urn:other",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
+		{"array body", `[]`, CodeInvalidCredentialRequest},
+		{"null body", `null`, CodeInvalidCredentialRequest},
+		{"not JSON", `proofs=a`, CodeInvalidCredentialRequest},
+		{"oversized", `{` + cfg + `,"proofs":{"jwt":["` + strings.Repeat("a", MaxCredentialRequest) + `"]}}`, CodeInvalidCredentialRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseCredentialRequest([]byte(tt.in))
+			wantCode(t, err, tt.code)
+		})
+	}
+}
+
+func FuzzParseCredentialRequest(f *testing.F) {
+	f.Add([]byte(`{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`))
+	f.Add([]byte(`{"credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"},"format":"dc+sd-jwt"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseCredentialRequest(data)
+		if err != nil {
+			if CodeOf(err) == "" {
+				t.Fatalf("error without code: %v", err)
+			}
+			return
+		}
+		if r.ConfigurationID == "" || len(r.Proofs) != 1 || r.Proofs[0] == "" {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
+
+func TestCredentialResponse(t *testing.T) {
+	t.Parallel()
+	b, _ := json.Marshal(CredentialResponse{Credentials: []IssuedCredential{{Credential: "eyJ.x.y~"}}})
+	if string(b) != `{"credentials":[{"credential":"eyJ.x.y~"}]}` {
+		t.Fatal(string(b))
+	}
+	r, err := ParseCredentialResponse([]byte(`{"credentials":[{"credential":"eyJ.x.y~"}],"notification_id":"n"}`))
+	if err != nil || r.Credentials[0].Credential != "eyJ.x.y~" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, in := range []string{`{"transaction_id":"t","interval":5}`, `{"credentials":[]}`, `{"credentials":[{"credential":""}]}`, `{"credentials":[{"credential":{}}]}`} {
+		if _, err := ParseCredentialResponse([]byte(in)); err == nil {
+			t.Errorf("accepted %s", in)
+		}
+	}
+}
+
+func TestErrorJSON(t *testing.T) {
+	t.Parallel()
+	err := error(newError(CodeInvalidProof, `typ "x\y" 居住证`+"\n", jws.ErrType))
+	wrapped := errors.Join(errors.New("ctx"), err)
+	var e *Error
+	if !errors.As(wrapped, &e) || !errors.Is(err, jws.ErrType) {
+		t.Fatal("errors.As/Is")
+	}
+	b, _ := json.Marshal(e)
+	if string(b) != `{"error":"invalid_proof","error_description":"typ 'x/y' ????"}` {
+		t.Fatal(string(b))
+	}
+	b, _ = json.Marshal(&Error{Code: CodeInvalidGrant})
+	if string(b) != `{"error":"invalid_grant"}` {
+		t.Fatal(string(b))
+	}
+	if CodeOf(errors.New("x")) != "" || CodeOf(wrapped) != CodeInvalidProof {
+		t.Fatal("CodeOf")
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	t.Parallel()
+	m := NewIssuerMetadata("https://ep.example/zj/hz", "https://ep.example/zj/hz/credential", "epermit_rp", credential.VCT,
+		map[string]string{"zh-CN": "杭州市公安局", "en": "Hangzhou Public Security Bureau"})
+	m.NonceEndpoint = "https://ep.example/zj/hz/nonce"
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"credential_issuer":"https://ep.example/zj/hz","credential_endpoint":"https://ep.example/zj/hz/credential",` +
+		`"nonce_endpoint":"https://ep.example/zj/hz/nonce","display":[{"name":"Hangzhou Public Security Bureau","locale":"en"},{"name":"杭州市公安局","locale":"zh-CN"}],` +
+		`"credential_configurations_supported":{"epermit_rp":{"format":"dc+sd-jwt","vct":"urn:epermit:rp:1","scope":"epermit_rp",` +
+		`"cryptographic_binding_methods_supported":["jwk"],"credential_signing_alg_values_supported":["EdDSA"],` +
+		`"proof_types_supported":{"jwt":{"proof_signing_alg_values_supported":["EdDSA"]}}}}}`
+	if string(b) != want {
+		t.Fatalf("issuer metadata\n%s\nwant\n%s", b, want)
+	}
+	a, _ := json.Marshal(NewAuthServerMetadata("https://ep.example/zj/hz", "https://ep.example/zj/hz/token"))
+	if string(a) != `{"issuer":"https://ep.example/zj/hz","token_endpoint":"https://ep.example/zj/hz/token","grant_types_supported":["urn:ietf:params:oauth:grant-type:pre-authorized_code"],"pre-authorized_grant_anonymous_access_supported":true}` {
+		t.Fatal(string(a))
+	}
+}
+
+func TestWellKnownURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ issuer, suffix, want string }{
+		{"https://h/a/hz", WellKnownIssuer, "https://h/.well-known/openid-credential-issuer/a/hz"},
+		{"https://issuer.example.com/tenant", WellKnownIssuer, "https://issuer.example.com/.well-known/openid-credential-issuer/tenant"},
+		{"https://tenant.issuer.example.com", WellKnownIssuer, "https://tenant.issuer.example.com/.well-known/openid-credential-issuer"},
+		{"https://h/", WellKnownAuthServer, "https://h/.well-known/oauth-authorization-server"},
+		{"https://h/a/hz/", WellKnownAuthServer, "https://h/.well-known/oauth-authorization-server/a/hz"},
+		{"http://localhost:8080/x", WellKnownIssuer, "http://localhost:8080/.well-known/openid-credential-issuer/x"},
+		{"https://h/%E6%9D%AD", WellKnownIssuer, "https://h/.well-known/openid-credential-issuer/%E6%9D%AD"},
+		{"/relative", WellKnownIssuer, ""},
+		{"::", WellKnownIssuer, ""},
+	}
+	for _, tt := range tests {
+		if got := WellKnownURL(tt.issuer, tt.suffix); got != tt.want {
+			t.Errorf("WellKnownURL(%q) = %q, want %q", tt.issuer, got, tt.want)
+		}
+	}
+}
+
+// --- proofs ---
+
+const aud = "https://ep.example/zj/hz"
+
+var (
+	now       = time.Unix(1_780_000_000, 0)
+	holder    = ed25519.NewKeyFromSeed(seedFromRFC8037())
+	holderPub = holder.Public().(ed25519.PublicKey)
+)
+
+// seedFromRFC8037 reads the RFC 8037 Appendix A private key seed.
+func seedFromRFC8037() []byte {
+	b, err := os.ReadFile("testdata/rfc8037.json")
+	if err != nil {
+		panic(err)
+	}
+	var v struct {
+		PrivateJWK struct{ D string } `json:"private_jwk"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic(err)
+	}
+	seed, err := base64.RawURLEncoding.DecodeString(v.PrivateJWK.D)
+	if err != nil {
+		panic(err)
+	}
+	return seed
+}
+
+// forge signs an arbitrary header and payload with holder.
+func forge(header, payload string) string {
+	in := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	return in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(holder, []byte(in)))
+}
+
+func TestProofRoundTrip(t *testing.T) {
+	t.Parallel()
+	p, err := NewProof(holder, aud, "n0nce", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := jws.ParseHeader(p)
+	if err != nil || h.Alg != "EdDSA" || h.Typ != ProofType || h.JWK == nil || h.JWK.X != keys.PublicJWK(holderPub).X || h.Kid != "" {
+		t.Fatalf("header %+v %v", h, err)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(p, ".")[1])
+	if string(payload) != `{"aud":"`+aud+`","iat":1780000000,"nonce":"n0nce"}` {
+		t.Fatalf("payload %s", payload)
+	}
+	pub, err := VerifyProof(p, aud, "n0nce", now, 5*time.Minute)
+	if err != nil || !pub.Equal(holderPub) {
+		t.Fatalf("VerifyProof: %v", err)
+	}
+	// The RFC 8037 key: x is 11qYAYKx...
+	if keys.PublicJWK(pub).X != "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" {
+		t.Fatal("unexpected test key")
+	}
+	noNonce, _ := NewProof(holder, aud, "", now)
+	if _, err := VerifyProof(noNonce, aud, "", now, time.Minute); err != nil {
+		t.Fatalf("without nonce: %v", err)
+	}
+	if _, err := NewProof(holder[:10], aud, "", now); err == nil {
+		t.Fatal("short key")
+	}
+	if _, err := VerifyProof(p, aud, "n0nce", now, 0); err == nil || CodeOf(err) != "" {
+		t.Fatalf("maxAge 0: %v", err)
+	}
+}
+
+func TestVerifyProofRefuses(t *testing.T) {
+	t.Parallel()
+	x := keys.PublicJWK(holderPub).X
+	jwk := `{"kty":"OKP","crv":"Ed25519","x":"` + x + `"}`
+	hdr := `{"alg":"EdDSA","typ":"openid4vci-proof+jwt","jwk":` + jwk + `}`
+	body := `{"aud":"` + aud + `","iat":1780000000,"nonce":"n"}`
+	if _, err := VerifyProof(forge(hdr, body), aud, "n", now, time.Minute); err != nil {
+		t.Fatalf("control: %v", err)
+	}
+	other := ed25519.NewKeyFromSeed(make([]byte, 32))
+	byOther, _ := NewProof(other, aud, "n", now)
+	otherParts := strings.Split(byOther, ".")
+	good, _ := NewProof(holder, aud, "n", now)
+	goodParts := strings.Split(good, ".")
+	rep := func(s, old, new string) string { return strings.Replace(s, old, new, 1) }
+	tests := []struct {
+		name, jwt, code string
+	}{
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(rep(hdr, "EdDSA", "none"))) + "." + goodParts[1] + ".", CodeInvalidProof},
+		{"alg HS256", forge(rep(hdr, "EdDSA", "HS256"), body), CodeInvalidProof},
+		{"alg Ed25519", forge(rep(hdr, "EdDSA", "Ed25519"), body), CodeInvalidProof},
+		{"no alg", forge(rep(hdr, `"alg":"EdDSA",`, ""), body), CodeInvalidProof},
+		{"typ JWT", forge(rep(hdr, ProofType, "JWT"), body), CodeInvalidProof},
+		{"no typ", forge(rep(hdr, `"typ":"openid4vci-proof+jwt",`, ""), body), CodeInvalidProof},
+		{"kid instead of jwk", forge(`{"alg":"EdDSA","typ":"openid4vci-proof+jwt","kid":"did:example:1#k"}`, body), CodeInvalidProof},
+		{"kid and jwk", forge(rep(hdr, `"jwk"`, `"kid":"k","jwk"`), body), CodeInvalidProof},
+		{"x5c", forge(`{"alg":"EdDSA","typ":"openid4vci-proof+jwt","x5c":["MIIB"]}`, body), CodeInvalidProof},
+		{"x5c and jwk", forge(rep(hdr, `"jwk"`, `"x5c":["MIIB"],"jwk"`), body), CodeInvalidProof},
+		{"no key", forge(`{"alg":"EdDSA","typ":"openid4vci-proof+jwt"}`, body), CodeInvalidProof},
+		{"private jwk", forge(rep(hdr, `"crv"`, `"d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","crv"`), body), CodeInvalidProof},
+		{"EC jwk", forge(rep(hdr, `"kty":"OKP","crv":"Ed25519"`, `"kty":"EC","crv":"P-256"`), body), CodeInvalidProof},
+		{"X25519 jwk", forge(rep(hdr, `"Ed25519"`, `"X25519"`), body), CodeInvalidProof},
+		{"short x", forge(rep(hdr, x, x[:40]), body), CodeInvalidProof},
+		{"wrong kid in jwk", forge(rep(hdr, `"x"`, `"kid":"nope","x"`), body), CodeInvalidProof},
+		{"crit", forge(rep(hdr, `"jwk"`, `"crit":["exp"],"jwk"`), body), CodeInvalidProof},
+		{"duplicate header member", forge(rep(hdr, `"typ"`, `"alg":"EdDSA","typ"`), body), CodeInvalidProof},
+		{"signed by other key", otherParts[0][:0] + goodParts[0] + "." + goodParts[1] + "." + otherParts[2], CodeInvalidProof},
+		{"jwk of other key", otherParts[0] + "." + goodParts[1] + "." + goodParts[2], CodeInvalidProof},
+		{"tampered payload", goodParts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(rep(body, `"n"`, `"m"`))) + "." + goodParts[2], CodeInvalidProof},
+		{"wrong aud", forge(hdr, rep(body, aud, "https://evil.example")), CodeInvalidProof},
+		{"aud prefix", forge(hdr, rep(body, aud, aud+"/x")), CodeInvalidProof},
+		{"aud array without", forge(hdr, rep(body, `"`+aud+`"`, `["https://a"]`)), CodeInvalidProof},
+		{"no aud", forge(hdr, `{"iat":1780000000,"nonce":"n"}`), CodeInvalidProof},
+		{"numeric aud", forge(hdr, rep(body, `"`+aud+`"`, `1`)), CodeInvalidProof},
+		{"no iat", forge(hdr, `{"aud":"`+aud+`","nonce":"n"}`), CodeInvalidProof},
+		{"string iat", forge(hdr, rep(body, `1780000000`, `"1780000000"`)), CodeInvalidProof},
+		{"old iat", forge(hdr, rep(body, `1780000000`, `1779999939`)), CodeInvalidProof},
+		{"future iat", forge(hdr, rep(body, `1780000000`, `1780000061`)), CodeInvalidProof},
+		{"expired", forge(hdr, rep(body, `"nonce"`, `"exp":1780000000,"nonce"`)), CodeInvalidProof},
+		{"no nonce", forge(hdr, `{"aud":"`+aud+`","iat":1780000000}`), CodeInvalidProof},
+		{"numeric nonce", forge(hdr, rep(body, `"n"}`, `1}`)), CodeInvalidProof},
+		{"wrong nonce", forge(hdr, rep(body, `"n"}`, `"m"}`)), CodeInvalidNonce},
+		{"duplicate payload member", forge(hdr, rep(body, `"nonce":"n"`, `"nonce":"m","nonce":"n"`)), CodeInvalidProof},
+		{"case variant payload member", forge(hdr, rep(body, `"nonce":"n"`, `"nonce":"n","Nonce":"m"`)), CodeInvalidProof},
+		{"two parts", goodParts[0] + "." + goodParts[1], CodeInvalidProof},
+		{"garbage", "%%%", CodeInvalidProof},
+		{"empty", "", CodeInvalidProof},
+		{"huge", strings.Repeat("a", 9000), CodeInvalidProof},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pub, err := VerifyProof(tt.jwt, aud, "n", now, time.Minute)
+			t.Log(err)
+			if pub != nil {
+				t.Fatal("returned a key with an error")
+			}
+			wantCode(t, err, tt.code)
+		})
+	}
+	// Window edges and the array form of aud are accepted.
+	for _, b := range []string{rep(body, `1780000000`, `1779999940`), rep(body, `1780000000`, `1780000060`), rep(body, `"`+aud+`"`, `["https://a","`+aud+`"]`)} {
+		if _, err := VerifyProof(forge(hdr, b), aud, "n", now, time.Minute); err != nil {
+			t.Errorf("refused %s: %v", b, err)
+		}
+	}
+	// A proof with a nonce when none was issued cannot carry a server nonce.
+	if _, err := VerifyProof(forge(hdr, body), aud, "", now, time.Minute); CodeOf(err) != CodeInvalidNonce {
+		t.Errorf("unexpected nonce: %v", err)
+	}
+}
+
+func BenchmarkVerifyProof(b *testing.B) {
+	p, _ := NewProof(holder, aud, "n0nce", now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyProof(p, aud, "n0nce", now, time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEd25519Verify(b *testing.B) {
+	msg := []byte(strings.Repeat("x", 300))
+	sig := ed25519.Sign(holder, msg)
+	for b.Loop() {
+		if !ed25519.Verify(holderPub, msg, sig) {
+			b.Fatal("bad")
+		}
+	}
+}

@@ -1,0 +1,316 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/epermit/epermit/audit"
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/qr"
+	"github.com/epermit/epermit/store"
+)
+
+// OfferResponse is a credential offer for the resident's wallet.
+type OfferResponse struct {
+	// URI is the openid-credential-offer:// link with the pre-authorized code.
+	URI     string    `json:"uri"`
+	Expires time.Time `json:"expires"`
+	// QRPNG is the offer URI as a QR code, a PNG in base64, for the wallet to scan at the counter.
+	QRPNG []byte `json:"qr_png"`
+}
+
+// PermitResponse is a permit record as officials see it.
+type PermitResponse struct {
+	Number     string            `json:"number"`
+	State      store.PermitState `json:"state"`
+	Endorsed   permit.State      `json:"endorsement_state"`
+	Name       string            `json:"name"`
+	MaskedID   string            `json:"masked_id"`
+	Region     string            `json:"residence_division"`
+	ValidUntil permit.Date       `json:"valid_until"`
+	Since      permit.Date       `json:"residence_since"`
+	Issuer     string            `json:"issuer"`
+	StatusList string            `json:"status_list"`
+	StatusIdx  int               `json:"status_idx"`
+	HolderKid  string            `json:"holder_kid,omitempty"`
+	History    []store.Event     `json:"history"`
+	Offer      *OfferResponse    `json:"offer,omitempty"`
+}
+
+func (s *Server) permitResponse(p store.Permit) PermitResponse {
+	r := PermitResponse{Number: p.Permit.Number, State: p.State, Endorsed: p.Permit.State(s.today()),
+		Name: p.Permit.Name, MaskedID: permit.MaskID(p.Permit.CitizenID), Region: string(p.Permit.ResidenceDivision),
+		ValidUntil: p.Permit.ValidUntil, Since: p.Permit.ResidenceSince, StatusList: s.statusURI(p.List), StatusIdx: p.Idx, History: p.History}
+	if a := s.bySlug[p.Authority]; a != nil {
+		r.Issuer = s.issuerID(a)
+	}
+	if p.Holder != nil {
+		if k, err := p.Holder.PublicKey(); err == nil {
+			r.HolderKid = keys.Thumbprint(k)
+		}
+	}
+	return r
+}
+
+// newOffer draws a pre-authorized code and renders its offer.
+func (s *Server) newOffer(a *Authority) (code string, o OfferResponse, err error) {
+	code, err = s.cfg.Store.NewSecret("")
+	if err != nil {
+		return "", o, err
+	}
+	uri := oid4vci.Offer{CredentialIssuer: s.issuerID(a), ConfigurationIDs: []string{ConfigurationID}, PreAuthorizedCode: code}.URI()
+	qc, err := qr.Encode([]byte(uri), qr.M)
+	if err != nil {
+		return "", o, err
+	}
+	png, err := qc.PNG(4)
+	if err != nil {
+		return "", o, err
+	}
+	return code, OfferResponse{URI: uri, Expires: s.cfg.Now().Add(s.cfg.OfferTTL).UTC().Truncate(time.Second), QRPNG: png}, nil
+}
+
+// approve issues the permit of a pending application and offers its credential.
+func (s *Server) approve(c echo.Context) error {
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	app, err := s.cfg.Store.Application(id)
+	if err != nil {
+		return storeError(err, "application")
+	}
+	if app.State != store.AppPending || app.Form == nil {
+		return apiError(http.StatusConflict, "not_pending", fmt.Sprintf("the application is %s, not pending", app.State))
+	}
+	a := s.bySlug[app.Authority]
+	if a == nil {
+		return apiError(http.StatusConflict, "no_authority", "the application's authority is no longer hosted here")
+	}
+	now := s.cfg.Now()
+	today := permit.DateOf(now, permit.ChinaTime())
+	if d := permit.Decide(*app.Form, today); !d.Eligible {
+		return apiError(http.StatusConflict, "no_longer_eligible", "the applicant no longer meets: "+strings.Join(d.Codes(), ", "))
+	}
+	code, offer, err := s.newOffer(a)
+	if err != nil {
+		return err
+	}
+	for range 5 {
+		no, err := permit.NewNumber(app.Form.ResidenceDivision, today.Year, s.cfg.Rand)
+		if err != nil {
+			return err
+		}
+		p, err := permit.NewPermit(*app.Form, no, s.issuerID(a), today)
+		if err != nil {
+			return apiError(http.StatusConflict, "not_issuable", clip(err.Error()))
+		}
+		rec, err := s.cfg.Store.Approve(id, p, store.Hash(code), offer.Expires, actor(c), now)
+		if errors.Is(err, store.ErrNumberTaken) {
+			continue
+		}
+		if err != nil {
+			return storeError(err, "application")
+		}
+		resp := s.permitResponse(rec)
+		resp.Offer = &offer
+		return c.JSON(http.StatusCreated, resp)
+	}
+	return errors.New("approve: no free permit number after 5 draws")
+}
+
+// ReasonsRequest is the body of a rejection.
+type ReasonsRequest struct {
+	Reasons []string `json:"reasons"`
+}
+
+// reject refuses a pending application with the officer's reasons.
+func (s *Server) reject(c echo.Context) error {
+	var req ReasonsRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if len(req.Reasons) == 0 || len(req.Reasons) > 10 {
+		return apiError(http.StatusBadRequest, "reason_required", "give one to ten reasons")
+	}
+	for _, r := range req.Reasons {
+		if err := checkReason(r); err != nil {
+			return err
+		}
+	}
+	a, err := s.cfg.Store.Reject(c.Param("id"), req.Reasons, actor(c), s.cfg.Now())
+	if err != nil {
+		return storeError(err, "application")
+	}
+	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerID(s.bySlug[a.Authority])))
+}
+
+func checkReason(r string) error {
+	if strings.TrimSpace(r) == "" || len(r) > 512 || !utf8.ValidString(r) {
+		return apiError(http.StatusBadRequest, "reason_required", "a reason must be 1 to 512 bytes of text")
+	}
+	return nil
+}
+
+// emptyBody refuses a body on a request that takes none, so a client that
+// sends fields by mistake learns they were ignored.
+func emptyBody(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	var v struct{}
+	return decodeBytes(body, &v)
+}
+
+// endorse records the yearly endorsement and offers the re-issued credential.
+func (s *Server) endorse(c echo.Context) error {
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	if err != nil {
+		return storeError(err, "permit")
+	}
+	a := s.bySlug[rec.Authority]
+	if a == nil {
+		return apiError(http.StatusConflict, "no_authority", "the permit's authority is no longer hosted here")
+	}
+	now := s.cfg.Now()
+	p, err := rec.Permit.Endorse(permit.DateOf(now, permit.ChinaTime()))
+	if errors.Is(err, permit.ErrEndorseTooEarly) {
+		return apiError(http.StatusConflict, "endorsement_too_early", fmt.Sprintf("the endorsement window opens on %s", rec.Permit.WindowOpens()))
+	}
+	if err != nil {
+		return err
+	}
+	code, offer, err := s.newOffer(a)
+	if err != nil {
+		return err
+	}
+	rec, err = s.cfg.Store.Endorse(p, rec.Permit, store.Hash(code), offer.Expires, actor(c), now)
+	if err != nil {
+		return storeError(err, "permit")
+	}
+	resp := s.permitResponse(rec)
+	resp.Offer = &offer
+	return c.JSON(http.StatusOK, resp)
+}
+
+// ReasonRequest is the body of a revocation, suspension or reinstatement.
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+// setStatus revokes, suspends or reinstates a permit; its status list
+// changes at once.
+func (s *Server) setStatus(action store.Action) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req ReasonRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if err := checkReason(req.Reason); err != nil {
+			return err
+		}
+		rec, err := s.cfg.Store.SetStatus(c.Param("no"), action, req.Reason, actor(c), s.cfg.Now())
+		if err != nil {
+			return storeError(err, "permit")
+		}
+		s.metrics.status.WithLabelValues(rec.Authority, string(action)).Inc()
+		return c.JSON(http.StatusOK, s.permitResponse(rec))
+	}
+}
+
+// permit shows a permit record with its history.
+func (s *Server) permit(c echo.Context) error {
+	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	if err != nil {
+		return storeError(err, "permit")
+	}
+	return c.JSON(http.StatusOK, s.permitResponse(rec))
+}
+
+// photo serves the applicant's photo for an officer to compare.
+func (s *Server) photo(c echo.Context) error {
+	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	if err != nil {
+		return storeError(err, "permit")
+	}
+	photo, ct, err := s.cfg.Store.Photo(rec.Application)
+	if err != nil {
+		return storeError(err, "photo")
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, ct, photo)
+}
+
+// auditLog pages through the audit log: ?after=SEQ&limit=N.
+func (s *Server) auditLog(c echo.Context) error {
+	after, err1 := strconv.ParseUint(c.QueryParam("after"), 10, 64)
+	if c.QueryParam("after") == "" {
+		after, err1 = 0, nil
+	}
+	limit, err2 := strconv.Atoi(c.QueryParam("limit"))
+	if c.QueryParam("limit") == "" {
+		limit, err2 = 100, nil
+	}
+	if err1 != nil || err2 != nil || limit < 1 || limit > 1000 {
+		return apiError(http.StatusBadRequest, "bad_query", "after must be a sequence number and limit 1 to 1000")
+	}
+	entries, err := s.cfg.Store.Audit(after, limit)
+	if err != nil {
+		return err
+	}
+	if entries == nil {
+		entries = []audit.Entry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
+}
+
+// TokenRequest is the body of POST /v1/admin/tokens.
+type TokenRequest struct {
+	Role store.Role `json:"role"`
+	Name string     `json:"name"`
+}
+
+// createToken makes an official's token; the secret is in this answer only.
+func (s *Server) createToken(c echo.Context) error {
+	var req TokenRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	secret, t, err := s.cfg.Store.CreateToken(req.Role, req.Name, actor(c), s.cfg.Now())
+	if err != nil {
+		return apiError(http.StatusBadRequest, "bad_token_request", clip(err.Error()))
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name})
+}
+
+// backup streams a consistent copy of the store.
+func (s *Server) backup(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="permitd-backup.db"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	if _, err := s.cfg.Store.Backup(c.Response()); err != nil {
+		s.log.Error("backup failed", "request_id", requestID(c), "err", err)
+		return nil // the status line is gone; the client sees a short body
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+// Package server is the HTTP API of the issuer service permitd: residents'
+// applications, officials' decisions and status changes, OpenID4VCI
+// issuance to wallets, and the public keys, trust list and status lists that
+// offline verifiers fetch. It is an adapter: the rules live in permit,
+// credential and issuer, the records in store.
+//
+// Every route runs behind the same middleware: a request id, a body cap
+// (413), a recover that answers 500 without details, structured access logs
+// that never carry a token or a citizen identity number, and request metrics.
+// Officials authenticate with a bearer token whose role the route requires
+// (401 without a valid token, 403 with the wrong role). Residents' routes
+// are rate-limited per client address (429). JSON bodies with unknown
+// fields are refused (400).
+package server
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"crypto/rand"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/trust"
+)
+
+// Authority is an issuing authority hosted by the service: a public
+// security bureau with its own issuer identifier, keys and status lists.
+type Authority struct {
+	// Slug is the path segment of its issuer identifier: iss is BaseURL/Slug.
+	Slug string
+	// Name is its display name.
+	Name trust.Text
+	// Region is the prefix of the GB/T 2260 division codes it serves: "33"
+	// for the whole province, "3301" for Hangzhou. An application goes to the
+	// authority with the longest prefix of its residence division.
+	Region string
+	// Keys signs its credentials and status lists.
+	Keys *keys.Ring
+}
+
+// Config is what New needs.
+type Config struct {
+	// BaseURL is the public URL of the service, without a trailing slash.
+	BaseURL     string
+	Authorities []*Authority
+	// Root signs the trust list.
+	Root  crypto.Signer
+	Store *store.DB
+	// Logger receives access and error logs; nil discards them.
+	Logger *slog.Logger
+	// Registry receives the service's metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the source of the credentials' salts; nil means crypto/rand.
+	Rand io.Reader
+	// MaxBody caps request bodies; 0 means 512 KiB.
+	MaxBody int64
+	// RateLimit and RateBurst limit residents' requests per client address;
+	// 0 means 2 per second with a burst of 10.
+	RateLimit float64
+	RateBurst int
+	// StatusTTL is the ttl of status list tokens, the time verifiers may
+	// cache them; 0 means 5 minutes.
+	StatusTTL time.Duration
+	// OfferTTL is how long a credential offer's pre-authorized code works; 0 means 15 minutes.
+	OfferTTL time.Duration
+}
+
+// Server serves the API. Use [Server.Handler] with an http.Server.
+type Server struct {
+	cfg     Config
+	e       *echo.Echo
+	log     *slog.Logger
+	bySlug  map[string]*Authority
+	byIss   map[string]*Authority
+	metrics *metrics
+
+	statusMu    sync.Mutex
+	statusCache map[string]*cached
+
+	trustMu    sync.Mutex
+	trustCache *cached
+	trustInput string
+	trustVer   int64
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// New checks cfg and returns a server with every route in place.
+func New(cfg Config) (*Server, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("server: base url %q: want http(s)://host[:port][/path]", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	if cfg.Store == nil || cfg.Root == nil || len(cfg.Authorities) == 0 {
+		return nil, errors.New("server: a store, a root key and at least one authority are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 512 << 10
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit, cfg.RateBurst = 2, 10
+	}
+	if cfg.StatusTTL == 0 {
+		cfg.StatusTTL = 5 * time.Minute
+	}
+	if cfg.OfferTTL == 0 {
+		cfg.OfferTTL = 15 * time.Minute
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, bySlug: map[string]*Authority{}, byIss: map[string]*Authority{}, statusCache: map[string]*cached{}}
+	for _, a := range cfg.Authorities {
+		if !slugRE.MatchString(a.Slug) || a.Keys == nil || a.Name.ZH == "" || a.Name.EN == "" {
+			return nil, fmt.Errorf("server: authority %q: want a slug of [a-z0-9-], a name in zh and en, and keys", a.Slug)
+		}
+		if _, dup := s.bySlug[a.Slug]; dup {
+			return nil, fmt.Errorf("server: authority %q listed twice", a.Slug)
+		}
+		if _, _, err := a.Keys.Active(); err != nil {
+			return nil, fmt.Errorf("server: authority %q: %w", a.Slug, err)
+		}
+		s.bySlug[a.Slug] = a
+		s.byIss[s.issuerID(a)] = a
+		if _, err := cfg.Store.OpenList(a.Slug, cfg.Now()); err != nil {
+			return nil, fmt.Errorf("server: authority %q: %w", a.Slug, err)
+		}
+	}
+	s.metrics, err = newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s.e = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// issuerID returns the iss of an authority.
+func (s *Server) issuerID(a *Authority) string { return s.cfg.BaseURL + "/" + a.Slug }
+
+// authorityFor returns the authority serving a residence division: the one
+// with the longest matching region prefix.
+func (s *Server) authorityFor(division string) *Authority {
+	var best *Authority
+	for _, a := range s.cfg.Authorities {
+		if strings.HasPrefix(division, a.Region) && (best == nil || len(a.Region) > len(best.Region)) {
+			best = a
+		}
+	}
+	return best
+}
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// Client addresses come from the connection, never from X-Forwarded-For.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.requestID}))
+	e.Use(s.accessLog)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error("panic", "request_id", requestID(c), "route", c.Path(), "err", err)
+		return err
+	}}))
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.MaxBody)))
+
+	limited := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(s.cfg.RateLimit), Burst: s.cfg.RateBurst, ExpiresIn: 3 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		ErrorHandler: func(c echo.Context, err error) error {
+			return apiError(http.StatusForbidden, "forbidden", "cannot identify the client")
+		},
+		DenyHandler: func(c echo.Context, id string, err error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return apiError(http.StatusTooManyRequests, "rate_limited", "too many requests from this address; try again shortly")
+		},
+	})
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.cfg.Registry)))
+
+	e.Match(getHead, "/.well-known/jwks.json", s.jwks)
+	e.Match(getHead, "/.well-known/jwt-vc-issuer", s.vcIssuerMetadata)
+	e.Match(getHead, "/.well-known/jwt-vc-issuer/:slug", s.vcIssuerMetadata)
+	e.Match(getHead, "/.well-known/openid-credential-issuer", s.credentialIssuerMetadata)
+	e.Match(getHead, "/.well-known/openid-credential-issuer/:slug", s.credentialIssuerMetadata)
+	e.Match(getHead, "/.well-known/oauth-authorization-server", s.authServerMetadata)
+	e.Match(getHead, "/.well-known/oauth-authorization-server/:slug", s.authServerMetadata)
+	e.Match(getHead, "/trust-list", s.trustList)
+	e.Match(getHead, "/status/:list", s.statusList)
+
+	e.POST("/v1/applications", s.submit, limited)
+	e.GET("/v1/applications/:id", s.application, limited)
+
+	e.POST("/v1/applications/:id/approve", s.approve, s.require(store.RoleOfficer))
+	e.POST("/v1/applications/:id/reject", s.reject, s.require(store.RoleOfficer))
+	e.POST("/v1/permits/:no/endorse", s.endorse, s.require(store.RoleOfficer))
+	e.POST("/v1/permits/:no/revoke", s.setStatus(store.Revoke), s.require(store.RoleRevoker))
+	e.POST("/v1/permits/:no/suspend", s.setStatus(store.Suspend), s.require(store.RoleRevoker))
+	e.POST("/v1/permits/:no/reinstate", s.setStatus(store.Reinstate), s.require(store.RoleRevoker))
+	e.GET("/v1/permits/:no", s.permit, s.require(store.RoleOfficer, store.RoleAuditor))
+	e.GET("/v1/permits/:no/photo", s.photo, s.require(store.RoleOfficer))
+	e.GET("/v1/audit", s.auditLog, s.require(store.RoleAuditor))
+	e.POST("/v1/admin/tokens", s.createToken, s.require(store.RoleAdmin))
+	e.GET("/v1/admin/backup", s.backup, s.require(store.RoleAdmin))
+
+	e.POST("/token", s.token)
+	e.POST("/credential", s.credential)
+	return e
+}
+
+// getHead are the methods of the public documents.
+var getHead = []string{http.MethodGet, http.MethodHead}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz reports ready when the store answers and every authority can sign.
+func (s *Server) readyz(c echo.Context) error {
+	if _, err := s.cfg.Store.TokenCount(); err != nil {
+		return apiError(http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
+	}
+	for _, a := range s.cfg.Authorities {
+		if _, _, err := a.Keys.Active(); err != nil {
+			return apiError(http.StatusServiceUnavailable, "no_signing_key", "authority "+a.Slug+" has no active key")
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// today is the current date in China, the date of decisions and endorsements.
+func (s *Server) today() permit.Date { return permit.DateOf(s.cfg.Now(), permit.ChinaTime()) }
