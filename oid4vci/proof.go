@@ -1,6 +1,7 @@
 package oid4vci
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
@@ -31,13 +32,19 @@ type proofClaims struct {
 
 // NewProof returns a jwt key proof for the pre-authorized code flow with
 // anonymous token requests: header alg EdDSA, typ ProofType and jwk the
-// public key of signer; payload aud (the credential issuer identifier), iat
+// public key of signer (an Ed25519 key, such as a wallet device key); payload aud (the credential issuer identifier), iat
 // and nonce (the c_nonce; omitted when empty); no iss.
-func NewProof(signer ed25519.PrivateKey, audience, nonce string, iat time.Time) (string, error) {
-	if len(signer) != ed25519.PrivateKeySize {
-		return "", fmt.Errorf("oid4vci: proof: private key of %d bytes", len(signer))
+func NewProof(signer crypto.Signer, audience, nonce string, iat time.Time) (string, error) {
+	if signer == nil {
+		return "", fmt.Errorf("oid4vci: proof: no signer")
 	}
-	pub := signer.Public().(ed25519.PublicKey)
+	if k, ok := signer.(ed25519.PrivateKey); ok && len(k) != ed25519.PrivateKeySize {
+		return "", fmt.Errorf("oid4vci: proof: private key of %d bytes", len(k))
+	}
+	pub, ok := signer.Public().(ed25519.PublicKey)
+	if !ok || len(pub) != ed25519.PublicKeySize {
+		return "", fmt.Errorf("oid4vci: proof: the signer's key is not Ed25519")
+	}
 	h := jws.Header{Typ: ProofType, JWK: &jws.HeaderJWK{
 		Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub),
 	}}

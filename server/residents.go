@@ -61,6 +61,11 @@ func (s *Server) submit(c echo.Context) error {
 	if err != nil {
 		return applicationError(err)
 	}
+	// A form with invalid fields is refused and not stored; a valid one is
+	// stored with its decision, eligible or not.
+	if err := form.Validate(); err != nil {
+		return applicationError(err)
+	}
 	photoType := ""
 	if len(req.Photo) > 0 {
 		if photoType, err = checkPhoto(req.Photo); err != nil {
