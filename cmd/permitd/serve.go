@@ -1,8 +1,8 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/server"
+	"github.com/epermit/epermit/statuslist"
+	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/verifier"
+	"github.com/epermit/epermit/wallet"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	listeningRE = regexp.MustCompile(`permitd listening on (\S+)`)
+	rootRE      = regexp.MustCompile(`root key (\S+)`)
+	tokenRE     = regexp.MustCompile(`(?m)^\s+(ept_\S+)$`)
+)
+
+// service is a permitd run in this process.
+type service struct {
+	base, root, token string
+	out               *syncBuffer
+	stop              func() int
+}
+
+// startService runs permitd on a free loopback port with data in dir and
+// waits until it listens.
+func startService(t *testing.T, dir string, extra ...string) *service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--rate-limit", "1000"}, extra...)
+	go func() { done <- run(ctx, args, out, errs, nil) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Next:") {
+		select {
+		case code := <-done:
+			t.Fatalf("permitd exited with %d: %s %s", code, out, errs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("permitd did not start: %s %s", out, errs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s := &service{out: out, base: listeningRE.FindStringSubmatch(out.String())[1], root: rootRE.FindStringSubmatch(out.String())[1]}
+	if m := tokenRE.FindStringSubmatch(out.String()); m != nil {
+		s.token = m[1]
+	}
+	var once sync.Once
+	code := 0
+	s.stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// call sends a request and decodes a JSON answer into out; it returns the status.
+func call(t *testing.T, method, u, token, ctype string, body []byte, out any) (int, []byte) {
+	t.Helper()
+	r, err := http.NewRequest(method, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, u, err, data)
+		}
+	}
+	return resp.StatusCode, data
+}
+
+func mustCall(t *testing.T, want int, method, u, token string, body any, out any) []byte {
+	t.Helper()
+	var data []byte
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		data, ctype = []byte(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		data, _ = json.Marshal(b)
+	}
+	code, resp := call(t, method, u, token, ctype, data, out)
+	if code != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, u, code, want, resp)
+	}
+	return resp
+}
+
+// citizenID returns a valid GB 11643 number for the n-th test person, a man
+// born on 1992-08-14.
+func citizenID(n int) string {
+	body := fmt.Sprintf("11010519920814%02d%d", n%100, n/100%5*2+1)
+	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, c := range body {
+		sum += int(c-'0') * w[i]
+	}
+	return body + string("10X98765432"[sum%11])
+}
+
+// application returns the example application for the n-th person.
+func application(t *testing.T, n int) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile("../../examples/application-adult-hangzhou.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var form map[string]any
+	json.Unmarshal(data, &form)
+	form["citizen_id"] = citizenID(n)
+	return map[string]any{"application": form}
+}
+
+// approved applies for and approves the n-th person's permit.
+func approved(t *testing.T, s *service, n int) server.PermitResponse {
+	t.Helper()
+	var a server.ApplicationResponse
+	mustCall(t, 201, "POST", s.base+"/v1/applications", "", application(t, n), &a)
+	var p server.PermitResponse
+	mustCall(t, 201, "POST", s.base+"/v1/applications/"+a.ID+"/approve", s.token, nil, &p)
+	return p
+}
+
+// offlineVerify syncs the trust data over HTTP, then verifies the wallet's
+// presentation with no network.
+func offlineVerify(t *testing.T, s *service, w *wallet.Wallet, no string) *verifier.Result {
+	t.Helper()
+	now := time.Now()
+	trustList := mustCall(t, 200, "GET", s.base+"/trust-list", "", nil, nil)
+	tru, err := verifier.LoadTrustList(string(trustList), s.root, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range tru.Store().List().Issuers {
+		for _, u := range is.StatusLists {
+			if err := tru.AddStatusList(string(mustCall(t, 200, "GET", u, "", nil, nil)), now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	shown, err := w.Present(no, wallet.Request{Purpose: "public-service", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return verifier.Verify(shown, verifier.Options{Trust: tru, Purpose: "public-service", Now: now})
+}
+
+// TestEndToEnd drives the real service on a loopback port: apply, approve,
+// the wallet redeems the offer, offline verification, revocation, the
+// refreshed status list, and a restart that keeps the revocation.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	if s.token == "" {
+		t.Fatalf("no first token printed: %s", s.out)
+	}
+	p := approved(t, s, 1)
+
+	// The wallet: redeem the offer, prove its key, store the credential.
+	w, err := wallet.Init(filepath.Join(dir, "wallet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := oid4vci.ParseOfferURI(p.Offer.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr oid4vci.TokenResponse
+	mustCall(t, 200, "POST", s.base+"/token", "", url.Values{"grant_type": {oid4vci.GrantPreAuthorized}, "pre-authorized_code": {o.PreAuthorizedCode}}, &tr)
+	proof, err := oid4vci.NewProof(w.Signer(), o.CredentialIssuer, tr.CNonce, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cr oid4vci.CredentialResponse
+	mustCall(t, 200, "POST", s.base+"/credential", tr.AccessToken, oid4vci.CredentialRequest{ConfigurationID: server.ConfigurationID, Proofs: []string{proof}}, &cr)
+	set, err := keys.ParseJWKS(mustCall(t, 200, "GET", s.base+"/.well-known/jwks.json", "", nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Add(cr.Credentials[0].Credential, &set); err != nil {
+		t.Fatal(err)
+	}
+
+	if r := offlineVerify(t, s, w, p.Number); !r.Valid || !r.HolderBound {
+		t.Fatalf("issued permit refused: %+v", r.Reasons)
+	}
+	mustCall(t, 200, "POST", s.base+"/v1/permits/"+p.Number+"/revoke", s.token, server.ReasonRequest{Reason: "left the city"}, nil)
+	if r := offlineVerify(t, s, w, p.Number); r.Valid || !r.Has(verifier.CodeRevoked) {
+		t.Fatalf("revoked permit: %+v", r)
+	}
+
+	if code := s.stop(); code != 0 {
+		t.Fatalf("permitd stopped with %d", code)
+	}
+	// The same address: the credential names its issuer and status list by URL.
+	s2 := startService(t, dir, "--addr", strings.TrimPrefix(s.base, "http://"))
+	if s2.token != "" || s2.root != s.root {
+		t.Fatalf("restart printed a token or changed the root key: %s", s2.out)
+	}
+	s2.token = s.token
+	if r := offlineVerify(t, s2, w, p.Number); r.Valid || !r.Has(verifier.CodeRevoked) {
+		t.Fatalf("after restart: %+v", r)
+	}
+	var rec server.PermitResponse
+	mustCall(t, 200, "GET", s2.base+"/v1/permits/"+p.Number, s2.token, nil, &rec)
+	if rec.State != store.PermitRevoked {
+		t.Fatalf("after restart: %+v", rec)
+	}
+}
+
+// statusAt reads the served status of a permit.
+func statusAt(t *testing.T, s *service, p server.PermitResponse, set keys.JWKS) statuslist.Status {
+	t.Helper()
+	tok := mustCall(t, 200, "GET", p.StatusList, "", nil, nil)
+	v, err := statuslist.VerifyToken(string(tok), jwksKeyFunc(set), 1<<24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := v.Lookup(statuslist.Reference{Idx: p.StatusIdx, URI: p.StatusList})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// jwksKeyFunc verifies with the keys of a JWKS.
+func jwksKeyFunc(set keys.JWKS) jws.KeyFunc {
+	return func(h jws.Header) (ed25519.PublicKey, error) {
+		k, ok := set.Lookup(h.Kid)
+		if !ok {
+			return nil, jws.ErrUnknownKey
+		}
+		return k, nil
+	}
+}
+
+// crashClient does not retry and gives up quickly on a dead server.
+var crashClient = &http.Client{Timeout: 10 * time.Second}
+
+func newRequest(method, u, token, body string) (*http.Request, error) {
+	r, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	return r, nil
+}
+
+// jwsParseHeader returns the kid of a JWS.
+func jwsParseHeader(tok string) (string, error) {
+	h, err := jws.ParseHeader(tok)
+	return h.Kid, err
+}

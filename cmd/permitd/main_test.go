@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/server"
+	"github.com/epermit/epermit/trust"
+)
+
+func runCmd(args ...string) (int, string, string) {
+	var out, errs bytes.Buffer
+	code := run(context.Background(), args, &out, &errs, nil)
+	return code, out.String(), errs.String()
+}
+
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help"}, 0, "Usage:"},
+		{[]string{"-h"}, 0, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"token", "create", "--role", "king", "--name", "x"}, 2, "--role officer|revoker|auditor|admin"},
+		{[]string{"token", "create", "--role", "officer"}, 2, "--name"},
+		{[]string{"backup"}, 2, "--out FILE"},
+		{[]string{"serve", "--tls-cert", "x"}, 2, "go together"},
+		{[]string{"serve", "--log-format", "xml"}, 2, "text or json"},
+		{[]string{"audit", "verify", "extra"}, 2, "unexpected argument"},
+		{[]string{"keys", "rotate", "--authority", "nope", "--data", "/nonexistent"}, 2, `no authority "nope"`},
+		{[]string{"token", "create", "--role", "officer", "--name", "x", "--server", "http://127.0.0.1:1"}, 2, "PERMITD_TOKEN"},
+	} {
+		code, out, errs := runCmd(tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("%v: %d %q %q, want %d and %q", tc.args, code, out, errs, tc.code, tc.want)
+		}
+	}
+}
+
+// TestAdminCommands exercises the commands that work on a stopped service's
+// data directory, and through a running one with --server.
+func TestAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	p := approved(t, s, 3)
+
+	// While it runs, the store is locked: --server does the work.
+	if code, _, errs := runCmd("token", "create", "--data", dir, "--role", "auditor", "--name", "a"); code != 1 || !strings.Contains(errs, "is permitd running?") {
+		t.Fatalf("token create on a locked store: %d %s", code, errs)
+	}
+	t.Setenv("PERMITD_TOKEN", s.token)
+	code, out, errs := runCmd("token", "create", "--server", s.base, "--role", "auditor", "--name", "desk 2")
+	if code != 0 || !strings.HasPrefix(out, "ept_") {
+		t.Fatalf("token create --server: %d %s %s", code, out, errs)
+	}
+	auditor := strings.TrimSpace(out)
+	var rec server.PermitResponse
+	mustCall(t, 200, "GET", s.base+"/v1/permits/"+p.Number, auditor, nil, &rec)
+	mustCall(t, 403, "POST", s.base+"/v1/permits/"+p.Number+"/revoke", auditor, server.ReasonRequest{Reason: "x"}, nil)
+
+	hot := filepath.Join(t.TempDir(), "hot.db")
+	if code, out, errs := runCmd("backup", "--server", s.base, "--out", hot); code != 0 || !strings.Contains(out, "backup of") {
+		t.Fatalf("backup --server: %d %s %s", code, out, errs)
+	}
+	s.stop()
+
+	cold := filepath.Join(t.TempDir(), "cold.db")
+	if code, out, errs := runCmd("backup", "--data", dir, "--out", cold); code != 0 || !strings.Contains(out, "backup of") {
+		t.Fatalf("backup: %d %s %s", code, out, errs)
+	}
+	for _, f := range []string{hot, cold} {
+		db, err := bolt.Open(f, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		if err != nil {
+			t.Fatalf("backup %s: %v", f, err)
+		}
+		err = db.View(func(tx *bolt.Tx) error {
+			if tx.Bucket([]byte("permits")).Get([]byte(p.Number)) == nil {
+				t.Errorf("backup %s lacks the permit", f)
+			}
+			return nil
+		})
+		db.Close()
+		if fi, _ := os.Stat(f); fi.Mode().Perm() != 0o600 {
+			t.Errorf("backup %s has mode %v", f, fi.Mode())
+		}
+	}
+
+	if code, out, _ := runCmd("token", "create", "--data", dir, "--role", "officer", "--name", "desk 3"); code != 0 || !strings.HasPrefix(out, "ept_") {
+		t.Fatalf("token create: %d %s", code, out)
+	}
+	if code, out, _ := runCmd("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify: %d %s", code, out)
+	}
+	// Tamper with one entry: audit verify names it.
+	db, err := bolt.Open(filepath.Join(dir, "permitd.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("audit"))
+		k := []byte{0, 0, 0, 0, 0, 0, 0, 3}
+		return b.Put(k, bytes.Replace(b.Get(k), []byte(`"action":"`), []byte(`"action":"x`), 1))
+	})
+	db.Close()
+	if code, _, errs := runCmd("audit", "verify", "--data", dir); code != 1 || !strings.Contains(errs, "3") {
+		t.Fatalf("audit verify of a tampered log: %d %s", code, errs)
+	}
+}
+
+// TestKeyRotation rotates the issuer key while the service runs; after
+// SIGHUP it signs with the new key and publishes both.
+func TestKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	hup := make(chan os.Signal, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--data", dir, "--addr", "127.0.0.1:0"}, out, &syncBuffer{}, hup)
+	}()
+	for !strings.Contains(out.String(), "Next:") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	base := listeningRE.FindStringSubmatch(out.String())[1]
+	root := rootRE.FindStringSubmatch(out.String())[1]
+	list := func() *trust.List {
+		l, err := trust.Verify(string(mustCall(t, 200, "GET", base+"/trust-list", "", nil, nil)), root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	before := list()
+	code, rot, _ := runCmd("keys", "rotate", "--data", dir)
+	if code != 0 || !strings.Contains(rot, "new active key") {
+		t.Fatalf("keys rotate: %d %s", code, rot)
+	}
+	hup <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for len(list().Issuers[0].JWKS.Keys) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the running service did not pick up the new key")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	after := list()
+	if after.Version <= before.Version || trust.Replace(before, after) != nil {
+		t.Fatalf("versions %d then %d", before.Version, after.Version)
+	}
+	// The new key signs: the status list's kid is the new one.
+	tok := mustCall(t, 200, "GET", after.Issuers[0].StatusLists[0], "", nil, nil)
+	h, _ := jwsHeader(string(tok))
+	if !strings.Contains(rot, h) || h == before.Issuers[0].JWKS.Keys[0].Kid {
+		t.Fatalf("status list signed by %q after rotation (%s)", h, rot)
+	}
+	cancel()
+	<-done
+	// After restart the ring comes back from the directory in the same order.
+	ring, err := keys.LoadRingDir(filepath.Join(dir, "keys", "zj"), time.Now(), keyRetention)
+	if err != nil || len(ring.JWKS().Keys) != 2 {
+		t.Fatalf("ring %v %v", ring, err)
+	}
+	// Long after the retention period, the old key is dropped.
+	ring, _ = keys.LoadRingDir(filepath.Join(dir, "keys", "zj"), time.Now().Add(keyRetention+time.Hour), keyRetention)
+	if len(ring.JWKS().Keys) != 1 {
+		t.Fatalf("old key kept past its retention: %d keys", len(ring.JWKS().Keys))
+	}
+}
+
+func jwsHeader(tok string) (string, error) {
+	h, err := jwsParseHeader(tok)
+	return h, err
+}

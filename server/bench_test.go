@@ -1,0 +1,146 @@
+package server
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/store"
+)
+
+// benchOffers makes n approved permits with their offers straight through
+// the store, and returns the pre-authorized codes and the authority's iss.
+func benchOffers(b *testing.B, ts *testServer, n int) []string {
+	b.Helper()
+	codes := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				data, _ := json.Marshal(person(b, i))
+				form, err := permit.ParseApplication(data)
+				if err != nil {
+					errs <- err
+					return
+				}
+				now := ts.clock()
+				a, err := ts.db.Submit(form, permit.Decide(form, permit.DateOf(now, permit.ChinaTime())), "hz", "s", nil, "", store.Actor{Name: "bench"}, now)
+				if err != nil {
+					errs <- err
+					return
+				}
+				code, _ := ts.db.NewSecret("")
+				for {
+					no, _ := permit.NewNumber(form.ResidenceDivision, 2026, nil)
+					p, err := permit.NewPermit(form, no, testBase+"/hz", permit.DateOf(now, permit.ChinaTime()))
+					if err != nil {
+						errs <- err
+						return
+					}
+					if _, err = ts.db.Approve(a.ID, p, store.Hash(code), now.Add(time.Hour), store.Actor{Name: "bench"}, now); err == nil {
+						break
+					}
+				}
+				codes[i] = code
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	return codes
+}
+
+// BenchmarkIssueHTTP measures issuance to wallets over HTTP on loopback
+// with durable writes: per credential, POST /token (one commit) and POST
+// /credential with a fresh proof (one commit), from 32 concurrent wallets.
+// The client's work (proof signing, HTTP) runs on the same cores.
+func BenchmarkIssueHTTP(b *testing.B) {
+	ts := newTestServer(b, func(c *Config) { c.Now = time.Now })
+	ts.setNow(time.Now())
+	codes := benchOffers(b, ts, b.N)
+	hs := httptest.NewServer(ts.s.Handler())
+	defer hs.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	holder := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32))
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	b.SetParallelism(16) // 32 wallets on 2 cores
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			t0 := time.Now()
+			if err := walletIssue(client, hs.URL, codes[i], holder); err != nil {
+				b.Error(err)
+				return
+			}
+			lat[i] = time.Since(t0)
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "credentials/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// walletIssue redeems one offer code and fetches its credential.
+func walletIssue(c *http.Client, base, code string, holder ed25519.PrivateKey) error {
+	form := url.Values{"grant_type": {oid4vci.GrantPreAuthorized}, "pre-authorized_code": {code}}
+	resp, err := c.Post(base+"/token", "application/x-www-form-urlencoded", bytes.NewReader([]byte(form.Encode())))
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("token: %d %s", resp.StatusCode, body)
+	}
+	var tr oid4vci.TokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return err
+	}
+	proof, err := oid4vci.NewProof(holder, testBase+"/hz", tr.CNonce, time.Now())
+	if err != nil {
+		return err
+	}
+	reqBody, _ := oid4vci.CredentialRequest{ConfigurationID: ConfigurationID, Proofs: []string{proof}}.MarshalJSON()
+	r, _ := http.NewRequest("POST", base+"/credential", bytes.NewReader(reqBody))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+	resp, err = c.Do(r)
+	if err != nil {
+		return err
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("credential: %d %s", resp.StatusCode, body)
+	}
+	return nil
+}
