@@ -52,9 +52,7 @@ func (s *Server) permitResponse(p store.Permit) PermitResponse {
 	r := PermitResponse{Number: p.Permit.Number, State: p.State, Endorsed: p.Permit.State(s.today()),
 		Name: p.Permit.Name, MaskedID: permit.MaskID(p.Permit.CitizenID), Region: string(p.Permit.ResidenceDivision),
 		ValidUntil: p.Permit.ValidUntil, Since: p.Permit.ResidenceSince, StatusList: s.statusURI(p.List), StatusIdx: p.Idx, History: p.History}
-	if a := s.bySlug[p.Authority]; a != nil {
-		r.Issuer = s.issuerID(a)
-	}
+	r.Issuer = s.issuerOf(p.Authority)
 	if p.Holder != nil {
 		if k, err := p.Holder.PublicKey(); err == nil {
 			r.HolderKid = keys.Thumbprint(k)
@@ -153,7 +151,7 @@ func (s *Server) reject(c echo.Context) error {
 	if err != nil {
 		return storeError(err, "application")
 	}
-	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerID(s.bySlug[a.Authority])))
+	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerOf(a.Authority)))
 }
 
 func checkReason(r string) error {
@@ -294,9 +292,12 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if !req.Role.Valid() || strings.TrimSpace(req.Name) == "" || len(req.Name) > 64 {
+		return apiError(http.StatusBadRequest, "bad_token_request", "give a role (officer, revoker, auditor or admin) and a name of 1 to 64 bytes")
+	}
 	secret, t, err := s.cfg.Store.CreateToken(req.Role, req.Name, actor(c), s.cfg.Now())
 	if err != nil {
-		return apiError(http.StatusBadRequest, "bad_token_request", clip(err.Error()))
+		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name})

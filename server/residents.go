@@ -139,5 +139,5 @@ func (s *Server) application(c echo.Context) error {
 		// The same answer for an unknown id and a wrong secret.
 		return apiError(http.StatusNotFound, "not_found", "no application with that id and secret")
 	}
-	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerID(s.bySlug[a.Authority])))
+	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerOf(a.Authority)))
 }

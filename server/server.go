@@ -168,6 +168,15 @@ func (s *Server) Handler() http.Handler { return s.e }
 // issuerID returns the iss of an authority.
 func (s *Server) issuerID(a *Authority) string { return s.cfg.BaseURL + "/" + a.Slug }
 
+// issuerOf returns the iss of the authority with the given slug, or "" when
+// it is no longer hosted here.
+func (s *Server) issuerOf(slug string) string {
+	if a := s.bySlug[slug]; a != nil {
+		return s.issuerID(a)
+	}
+	return ""
+}
+
 // authorityFor returns the authority serving a residence division: the one
 // with the longest matching region prefix.
 func (s *Server) authorityFor(division string) *Authority {

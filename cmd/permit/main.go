@@ -26,6 +26,7 @@ Usage:
   permit trust sign --root KEY --issuer-key KEY --iss URL --status-uri URI... --out FILE [--version N] [--days 30]
   permit wallet init --dir DIR
   permit wallet add --dir DIR [--jwks FILE] FILE
+  permit wallet accept --dir DIR (OFFER_URI | --qr IMAGE)
   permit wallet list --dir DIR
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N] [--qr FILE] [--packed]
   permit verify --trust FILE [--pin THUMBPRINT] [--status FILE]... [--purpose P] [--aud A] [--nonce N] [--json]
@@ -76,25 +77,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 type command func(e *env, args []string) error
 
 var commands = map[string]command{
-	"keys new":    keysNew,
-	"issue":       issueCmd,
-	"status new":  statusNew,
-	"status set":  statusSet,
-	"status show": statusShow,
-	"trust sign":  trustSign,
-	"wallet init": walletInit,
-	"wallet add":  walletAdd,
-	"wallet list": walletList,
-	"wallet show": walletShow,
-	"verify":      verifyCmd,
-	"help":        func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"-h":          func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"--help":      func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"version":     func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
-	"keys":        groupHelp("keys"),
-	"status":      groupHelp("status"),
-	"trust":       groupHelp("trust"),
-	"wallet":      groupHelp("wallet"),
+	"keys new":      keysNew,
+	"issue":         issueCmd,
+	"status new":    statusNew,
+	"status set":    statusSet,
+	"status show":   statusShow,
+	"trust sign":    trustSign,
+	"wallet init":   walletInit,
+	"wallet add":    walletAdd,
+	"wallet accept": walletAccept,
+	"wallet list":   walletList,
+	"wallet show":   walletShow,
+	"verify":        verifyCmd,
+	"help":          func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"-h":            func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"--help":        func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"version":       func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
+	"keys":          groupHelp("keys"),
+	"status":        groupHelp("status"),
+	"trust":         groupHelp("trust"),
+	"wallet":        groupHelp("wallet"),
 }
 
 func groupHelp(name string) command {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"github.com/epermit/epermit/internal/jws"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +97,38 @@ func walletAdd(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	return nil
+}
+
+func walletAccept(e *env, args []string) error {
+	var qrFile *string
+	w, pos, err := openWallet(e, "wallet accept", args, func(fs flagSet) {
+		qrFile = fs.String("qr", "", "photo or PNG of the offer's QR code, instead of the offer link")
+	})
+	if err != nil {
+		return err
+	}
+	var offer string
+	switch {
+	case *qrFile != "" && len(pos) == 0:
+		data, err := qr.DecodeFile(*qrFile)
+		if err != nil {
+			return err
+		}
+		offer = string(data)
+	case *qrFile == "" && len(pos) == 1:
+		offer = pos[0]
+	default:
+		return fmt.Errorf("%w: wallet accept takes the offer link (openid-credential-offer://...) or --qr IMAGE", errUsage)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	en, err := w.Accept(ctx, strings.TrimSpace(offer), &http.Client{Timeout: 30 * time.Second}, e.now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) from %s, valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Issuer,
+		en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
 	return nil
 }
 

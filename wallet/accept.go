@@ -1,0 +1,153 @@
+package wallet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/oid4vci"
+)
+
+// maxResponse caps what the wallet reads from an issuer.
+const maxResponse = 1 << 20
+
+// ErrIssuerMetadata reports an issuer whose published metadata is missing,
+// malformed or names another issuer.
+var ErrIssuerMetadata = errors.New("issuer metadata")
+
+// Accept receives a credential through an OpenID4VCI credential offer with
+// a pre-authorized code (the link or QR code an official hands over): it
+// reads the issuer's metadata, redeems the code, proves possession of the
+// device key over the issuer's nonce, and stores the credential after
+// checking it with Add against the keys the issuer publishes. A used or
+// expired code, a credential bound to another key (ErrNotMyKey) and one
+// whose signature does not verify (ErrIssuerSignature) are refused, and
+// nothing is stored.
+func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, now time.Time) (Entry, error) {
+	o, err := oid4vci.ParseOfferURI(offer)
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	h := &issuerClient{ctx: ctx, c: client}
+	var meta oid4vci.IssuerMetadata
+	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, oid4vci.WellKnownIssuer), &meta); err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
+	}
+	var as oid4vci.AuthServerMetadata
+	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, oid4vci.WellKnownAuthServer), &as); err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
+	}
+	var vc struct {
+		Issuer string    `json:"issuer"`
+		JWKS   keys.JWKS `json:"jwks"`
+	}
+	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, "jwt-vc-issuer"), &vc); err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
+	}
+	if meta.CredentialIssuer != o.CredentialIssuer || vc.Issuer != o.CredentialIssuer || as.Issuer != o.CredentialIssuer ||
+		meta.CredentialEndpoint == "" || as.TokenEndpoint == "" {
+		return Entry{}, fmt.Errorf("wallet: accept: %w: published for another issuer than %q", ErrIssuerMetadata, o.CredentialIssuer)
+	}
+
+	form := oid4vci.TokenRequest{GrantType: oid4vci.GrantPreAuthorized, PreAuthorizedCode: o.PreAuthorizedCode}.Form()
+	body, err := h.post(as.TokenEndpoint, "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: token: %w", err)
+	}
+	tr, err := oid4vci.ParseTokenResponse(body)
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: token: %w", err)
+	}
+	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, tr.CNonce, now)
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+	}
+	id := ""
+	if len(o.ConfigurationIDs) > 0 {
+		id = o.ConfigurationIDs[0]
+	}
+	req, err := oid4vci.CredentialRequest{ConfigurationID: id, Proofs: []string{proof}}.MarshalJSON()
+	if err != nil {
+		return Entry{}, err
+	}
+	body, err = h.post(meta.CredentialEndpoint, tr.AccessToken, "application/json", req)
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: credential: %w", err)
+	}
+	cr, err := oid4vci.ParseCredentialResponse(body)
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: accept: credential: %w", err)
+	}
+	if len(cr.Credentials) != 1 {
+		return Entry{}, fmt.Errorf("wallet: accept: %d credentials in the answer, want 1", len(cr.Credentials))
+	}
+	return w.Add(cr.Credentials[0].Credential, &vc.JWKS)
+}
+
+// issuerClient makes the wallet's requests to an issuer.
+type issuerClient struct {
+	ctx context.Context
+	c   *http.Client
+}
+
+func (h *issuerClient) getJSON(u string, v any) error {
+	body, err := h.do(http.MethodGet, u, "", "", nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: %w", u, err)
+	}
+	return nil
+}
+
+func (h *issuerClient) post(u, token, ctype string, body []byte) ([]byte, error) {
+	return h.do(http.MethodPost, u, token, ctype, body)
+}
+
+func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, error) {
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") {
+		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", u)
+	}
+	r, err := http.NewRequestWithContext(h.ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := h.c.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxResponse {
+		return nil, fmt.Errorf("%s: answer larger than %d bytes", u, maxResponse)
+	}
+	if resp.StatusCode/100 != 2 {
+		var oe oid4vci.Error
+		if json.Unmarshal(data, &oe) == nil && oe.Code != "" {
+			return nil, &oe
+		}
+		return nil, fmt.Errorf("%s: %s: %s", u, resp.Status, strings.TrimSpace(string(data[:min(len(data), 200)])))
+	}
+	return data, nil
+}
