@@ -1,11 +1,12 @@
-# e-permit: make test (all tests), make demo (the offline path end to end),
-# make run (the issuer service), make bench, make lint.
+# e-permit: make run (the issuer service), make test (all tests), make demo
+# (the main job end to end against a running service), make demo-offline,
+# make bench, make lint.
 
 GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build test fuzz demo run bench lint clean
+.PHONY: all build test fuzz demo demo-offline run bench bench-scan lint clean
 
 all: build
 
@@ -23,17 +24,28 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./statuslist
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./sdjwt
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
 
+# The main job against a running permitd: apply, approve, wallet, verify, revoke.
 demo: build
+	@./scripts/demo-service.sh $(BIN)
+
+# The same path with no service: keys, lists and issuance from the CLI.
+demo-offline: build
 	@./scripts/demo.sh $(BIN)/permit
 
-run:
-	@echo "The issuer service permitd arrives with issue #3 (HTTP API on bbolt)."
-	@echo "Until then, the whole offline path runs with: make demo"
-	@echo "and the command-line tool with: $(GO) run ./cmd/permit help"
+# The issuer service with its store and keys in ./var (PERMITD_* variables
+# and flags after ARGS= configure it; see bin/permitd help).
+run: build
+	$(BIN)/permitd --data var $(ARGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
+bench-scan:
+	@./scripts/bench-scan.sh
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

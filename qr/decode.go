@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
@@ -24,7 +26,7 @@ const MaxPixels = 40_000_000
 // limit [DecodeReader] uses when given no limit of its own.
 const MaxImageBytes = 32 << 20
 
-// Limits of the rescaled attempts: a half-size copy must still hold a
+// Limits of the rescaled attempts: a reduced copy must still hold a
 // version 1 symbol and its quiet zone at one pixel per module; only images
 // small enough for modules of one or two pixels get a double-size copy.
 const (
@@ -40,6 +42,12 @@ var (
 	ErrTooLarge = errors.New("qr: image too large")
 	// ErrNotImage means the input is not a PNG, JPEG or GIF image.
 	ErrNotImage = errors.New("qr: not a PNG, JPEG or GIF image")
+	// ErrMultipleCodes means the image holds two QR codes with different
+	// payloads, so which one to read is ambiguous.
+	ErrMultipleCodes = errors.New("qr: more than one QR code in the image")
+	// ErrNotPresentation means the code holds something other than an
+	// e-permit presentation (a web address, a truncated text).
+	ErrNotPresentation = errors.New("qr: code does not hold an e-permit presentation")
 )
 
 // TooLargeError describes an image refused for its size. It matches
@@ -61,17 +69,37 @@ func (e *TooLargeError) Error() string {
 // Unwrap returns ErrTooLarge.
 func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
+// DefaultBudget is how long [Decode], [DecodeFile] and [DecodeReader]
+// search one image before giving up with [ErrNoCode]. A readable code is
+// usually found in the first attempt, in a few milliseconds; the budget
+// bounds the time spent on an image without one.
+const DefaultBudget = time.Second
+
 // Decode finds a QR code in img and returns its payload byte for byte,
 // whatever the segment modes inside (a packed presentation comes back as
-// PackedPrefix and its digits; see [NormalizeScanned]). It tries the hybrid
-// binarizer, then the global-histogram one, then a pass that assumes a clean
-// upright code (gozxing's finder misplaces the alignment pattern of a few
-// percent of perfectly clean renders), then the same on the inverted image
-// (light modules on dark), then on half-size and double-size copies. It returns
-// ErrNoCode when nothing decodes and a [TooLargeError] for images over
-// MaxPixels. Decode never panics on odd input.
+// PackedPrefix and its digits; see [NormalizeScanned]). It is
+// [DecodeWithin] with [DefaultBudget].
 func Decode(img image.Image) ([]byte, error) {
-	d, err := decode(img)
+	return DecodeWithin(img, DefaultBudget)
+}
+
+// DecodeWithin is [Decode] with a time budget for the image: a camera loop
+// gives each frame a fraction of a second and moves on to the next one.
+// Attempts run in order of how often they succeed on photos: the hybrid
+// binarizer at full size, at 3/4 and 3/2 size (a different scale corrects a
+// wrong module-size estimate, the usual failure), the global-histogram
+// binarizer, a pass that assumes a clean upright code, the inverted image
+// (light modules on dark), then other scales and a smoothed copy. An attempt
+// is left out once the budget is spent, or when the time the earlier ones
+// took per pixel says it would overrun; the first attempt always runs. Images of
+// more than four megapixels are searched at a reduced size (halved until
+// they fit), and at full size last if the budget allows.
+//
+// It returns ErrNoCode when nothing decodes, [ErrMultipleCodes] when the
+// image holds two codes with different payloads, and a [TooLargeError] for
+// images over MaxPixels. It never panics on odd input.
+func DecodeWithin(img image.Image, budget time.Duration) ([]byte, error) {
+	d, err := decodeWithin(img, budget)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +111,114 @@ type decoded struct {
 	version int
 	ecLevel string
 	segs    []segment
+	points  []gozxing.ResultPoint // finder pattern centres (BL, TL, TR), in the attempt's image
 }
 
-func decode(img image.Image) (*decoded, error) {
+func decode(img image.Image) (*decoded, error) { return decodeWithin(img, DefaultBudget) }
+
+// attempt is one way of reading the image: a rescaled or smoothed copy, a
+// binarizer, and whether the image is inverted or assumed clean.
+type attempt struct {
+	image   int // index into the scans table
+	global  bool
+	pure    bool
+	inverse bool
+}
+
+// Scans of the working image, built when an attempt first needs them.
+const (
+	scanFull = iota
+	scan3of4
+	scan3of2
+	scanHalf
+	scan2of3
+	scan5of4
+	scanBlur
+	scanDouble
+	scanOriginal // the image at full size when the working image is reduced
+	numScans
+)
+
+// attempts in order; see DecodeWithin.
+var attempts = []attempt{
+	{image: scanFull},
+	{image: scan3of4},
+	{image: scan3of2},
+	{image: scanFull, global: true},
+	{image: scanFull, pure: true},
+	{image: scanFull, inverse: true},
+	{image: scanFull, inverse: true, pure: true},
+	{image: scanHalf},
+	{image: scan2of3},
+	{image: scan5of4},
+	{image: scanBlur},
+	{image: scanDouble},
+	{image: scan3of4, inverse: true},
+	{image: scan3of2, inverse: true},
+	{image: scan3of4, global: true},
+	{image: scan3of2, global: true},
+	{image: scanOriginal},
+}
+
+// Size limits of the scans: a reduced working image for large photos, and
+// no enlarged copy above a few megapixels.
+const (
+	workPixels  = 4_000_000
+	maxEnlarged = 4_000_000
+)
+
+// scanner holds the scans of one image and the time spent on it.
+type scanner struct {
+	work    *grayImage // the image searched, reduced when large
+	full    *grayImage // the image at full size
+	scans   [numScans]*grayImage
+	skipped [numScans]bool
+}
+
+func (s *scanner) scan(i int) *grayImage {
+	if s.scans[i] != nil || s.skipped[i] {
+		return s.scans[i]
+	}
+	g := s.work
+	scale := func(num, den int) *grayImage {
+		w, h := g.w*num/den, g.h*num/den
+		if w < minCodePixels || h < minCodePixels || (num > den && w*h > maxEnlarged) {
+			return nil
+		}
+		return g.resize(w, h)
+	}
+	var out *grayImage
+	switch i {
+	case scanFull:
+		out = g
+	case scan3of4:
+		out = scale(3, 4)
+	case scan3of2:
+		out = scale(3, 2)
+	case scanHalf:
+		if g.w/2 >= minCodePixels && g.h/2 >= minCodePixels {
+			out = g.half()
+		}
+	case scan2of3:
+		out = scale(2, 3)
+	case scan5of4:
+		out = scale(5, 4)
+	case scanBlur:
+		out = g.blur3()
+	case scanDouble:
+		if g.w*g.h <= maxDoublePixels {
+			out = g.double()
+		}
+	case scanOriginal:
+		if s.full != s.work {
+			out = s.full
+		}
+	}
+	s.scans[i], s.skipped[i] = out, out == nil
+	return out
+}
+
+func decodeWithin(img image.Image, budget time.Duration) (*decoded, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrNoCode)
 	}
@@ -96,48 +229,47 @@ func decode(img image.Image) (*decoded, error) {
 	if err := checkPixels(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
-	g := toGray(img)
-	var lastErr error
-	try := func(g *grayImage) (*decoded, bool) {
-		src := newGraySource(g)
-		for _, a := range []struct {
-			src    gozxing.LuminanceSource
-			global bool
-			pure   bool
-		}{
-			{src, false, false},
-			{src, true, false},
-			{src, false, true},
-			{src.Invert(), false, false},
-			{src.Invert(), false, true},
-		} {
-			var bin gozxing.Binarizer
-			if a.global {
-				bin = gozxing.NewGlobalHistgramBinarizer(a.src)
-			} else {
-				bin = gozxing.NewHybridBinarizer(a.src)
-			}
-			d, err := decodeBinarizer(bin, a.pure)
-			if err == nil {
-				return d, true
-			}
-			lastErr = err
+	start := time.Now()
+	s := &scanner{full: toGray(img)}
+	s.work = s.full
+	for s.work.w*s.work.h > workPixels {
+		s.work = s.work.half()
+	}
+	var (
+		lastErr error
+		nsPerPx float64 // the slowest attempt so far, per pixel
+		largest float64 // pixels of the largest image tried
+		tried   int
+		skipped int // attempts left out for lack of time
+	)
+	for _, a := range attempts {
+		g := s.scan(a.image)
+		if g == nil {
+			continue
 		}
-		return nil, false
-	}
-	if d, ok := try(g); ok {
-		return d, nil
-	}
-	// A wrong module-size estimate is the usual failure; rescaling changes it.
-	if g.w/2 >= minCodePixels && g.h/2 >= minCodePixels {
-		if d, ok := try(g.half()); ok {
+		px := float64(g.w * g.h)
+		// Larger images cost more per pixel (more finder candidates):
+		// scale the estimate for an image larger than any tried so far.
+		est := nsPerPx * px * max(1, px/largest)
+		if tried > 0 && time.Duration(float64(time.Since(start))+est) > budget {
+			skipped++
+			continue
+		}
+		t0 := time.Now()
+		d, err := decodeGray(g, a)
+		tried++
+		nsPerPx = max(nsPerPx, float64(time.Since(t0))/px)
+		largest = max(largest, px)
+		if err == nil {
+			if err := checkSecond(g, a, d); err != nil {
+				return nil, err
+			}
 			return d, nil
 		}
+		lastErr = err
 	}
-	if g.w*g.h <= maxDoublePixels {
-		if d, ok := try(g.double()); ok {
-			return d, nil
-		}
+	if skipped > 0 {
+		return nil, fmt.Errorf("%w (time budget of %v: %d attempts made, %d left out)", ErrNoCode, budget, tried, skipped)
 	}
 	if lastErr != nil && !isNotFound(lastErr) {
 		return nil, fmt.Errorf("%w (%v)", ErrNoCode, lastErr)
@@ -145,14 +277,173 @@ func decode(img image.Image) (*decoded, error) {
 	return nil, ErrNoCode
 }
 
+// decodeGray runs one attempt on g.
+func decodeGray(g *grayImage, a attempt) (*decoded, error) {
+	var src gozxing.LuminanceSource = newGraySource(g)
+	if a.inverse {
+		src = src.Invert()
+	}
+	var bin gozxing.Binarizer
+	if a.global {
+		bin = gozxing.NewGlobalHistgramBinarizer(src)
+	} else {
+		bin = gozxing.NewHybridBinarizer(src)
+	}
+	return decodeBinarizer(bin, a.pure)
+}
+
+// checkSecond looks for another code in g once d has been read: it blanks
+// the area of the first code and runs the same attempt again. Two codes
+// with different payloads make the image ambiguous (which one did the
+// holder mean to show?); the same payload twice is fine. A pure attempt
+// has no position to blank and assumes one code.
+func checkSecond(g *grayImage, a attempt, d *decoded) error {
+	if a.pure || len(d.points) < 3 {
+		return nil
+	}
+	masked, ok := maskCode(g, d, a.inverse)
+	if !ok {
+		return nil
+	}
+	d2, err := decodeGray(masked, a)
+	if err != nil || bytes.Equal(payload(d2.segs), payload(d.segs)) {
+		return nil
+	}
+	return fmt.Errorf("%w: a version %d and a version %d code", ErrMultipleCodes, d.version, d2.version)
+}
+
+// maskCode returns a copy of g with the code d was read from painted over
+// in its light colour, quiet zone included. The code is located from its
+// three finder pattern centres (bottom-left, top-left, top-right), which
+// sit 3.5 modules inside its corners.
+func maskCode(g *grayImage, d *decoded, inverse bool) (*grayImage, bool) {
+	bl, tl, tr := d.points[0], d.points[1], d.points[2]
+	n := float64(4*d.version + 17 - 7) // modules between finder centres
+	ax, ay := (tr.GetX()-tl.GetX())/n, (tr.GetY()-tl.GetY())/n
+	bx, by := (bl.GetX()-tl.GetX())/n, (bl.GetY()-tl.GetY())/n
+	det := ax*by - ay*bx
+	if math.Abs(det) < 1e-6 {
+		return nil, false
+	}
+	const pad = 3.5 + QuietZone // modules from a finder centre to the outer edge
+	lo, hi := -pad, n+pad
+	// Bounding box of the padded parallelogram.
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{lo, lo}, {hi, lo}, {lo, hi}, {hi, hi}} {
+		x := tl.GetX() + c[0]*ax + c[1]*bx
+		y := tl.GetY() + c[0]*ay + c[1]*by
+		minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+	}
+	x0, y0 := max(int(minX), 0), max(int(minY), 0)
+	x1, y1 := min(int(maxX)+1, g.w), min(int(maxY)+1, g.h)
+	out := &grayImage{w: g.w, h: g.h, pix: bytes.Clone(g.pix)}
+	light := byte(0xff)
+	if inverse {
+		light = 0
+	}
+	// u and v (module coordinates from the top-left finder centre) are
+	// linear along a row: fill the interval where both are inside.
+	du, dv := by/det, -ay/det
+	for y := y0; y < y1; y++ {
+		py := float64(y) - tl.GetY()
+		px := float64(x0) - tl.GetX()
+		u0 := (px*by - py*bx) / det
+		v0 := (py*ax - px*ay) / det
+		from, to := 0.0, float64(x1-x0-1)
+		for _, c := range [2][2]float64{{u0, du}, {v0, dv}} {
+			// lo <= c0 + k*d <= hi
+			if c[1] == 0 {
+				if c[0] < lo || c[0] > hi {
+					from, to = 1, 0
+				}
+				continue
+			}
+			a, b := (lo-c[0])/c[1], (hi-c[0])/c[1]
+			if a > b {
+				a, b = b, a
+			}
+			from, to = max(from, math.Ceil(a)), min(to, math.Floor(b))
+		}
+		if from > to {
+			continue
+		}
+		row := out.pix[y*g.w+x0+int(from) : y*g.w+x0+int(to)+1]
+		for i := range row {
+			row[i] = light
+		}
+	}
+	return out, true
+}
+
 // DecodePresentation decodes a QR code from img and returns the presentation
 // text it carries, raw or packed: [Decode] followed by [NormalizeScanned].
+// A code holding anything else (a web address, a presentation cut short)
+// gives [ErrNotPresentation]; the verifier checks the rest.
 func DecodePresentation(img image.Image) (string, error) {
 	b, err := Decode(img)
 	if err != nil {
 		return "", err
 	}
-	return NormalizeScanned(string(b))
+	text, err := NormalizeScanned(string(b))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNotPresentation, err)
+	}
+	if err := checkShape(text); err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
+// checkShape accepts the outline of an SD-JWT presentation: an issuer-signed
+// JWT (three base64url parts joined by '.'), then '~' and the disclosures,
+// each ending in '~', then nothing or a key-binding JWT, whose parts must
+// have possible base64url lengths. That catches most truncations.
+func checkShape(text string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: %s in %q", ErrNotPresentation, why, shorten(text))
+	}
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return bad(fmt.Sprintf("character %q at offset %d", c, i))
+		}
+	}
+	parts := strings.Split(text, "~")
+	if len(parts) < 2 {
+		return bad("no '~' after the issuer-signed JWT")
+	}
+	jwt := func(s string) bool {
+		segs := strings.Split(s, ".")
+		if len(segs) != 3 {
+			return false
+		}
+		for _, seg := range segs {
+			if seg == "" || len(seg)%4 == 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if !jwt(parts[0]) {
+		return bad("malformed issuer-signed JWT")
+	}
+	for _, d := range parts[1 : len(parts)-1] {
+		if d == "" || strings.Contains(d, ".") {
+			return bad("malformed disclosure")
+		}
+	}
+	if kb := parts[len(parts)-1]; kb != "" && !jwt(kb) {
+		return bad("malformed key-binding JWT")
+	}
+	return nil
+}
+
+// shorten keeps error messages short for long payloads.
+func shorten(s string) string {
+	if len(s) <= 40 {
+		return s
+	}
+	return s[:32] + "..." + s[len(s)-5:]
 }
 
 // DecodeFile reads a PNG, JPEG or GIF file of at most [MaxImageBytes] and
@@ -248,7 +539,12 @@ func decodeBinarizer(bin gozxing.Binarizer, pure bool) (out *decoded, err error)
 	if err != nil {
 		return nil, err
 	}
-	return readSegments(res)
+	d, err := readSegments(res)
+	if err != nil {
+		return nil, err
+	}
+	d.points = res.GetResultPoints()
+	return d, nil
 }
 
 // readSegments re-reads the segments from the error-corrected codewords

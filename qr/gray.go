@@ -154,3 +154,61 @@ func (s *graySource) Invert() gozxing.LuminanceSource { return gozxing.Luminance
 
 // String implements gozxing.LuminanceSource.
 func (s *graySource) String() string { return gozxing.LuminanceSourceString(s) }
+
+// resize returns a copy of w by h pixels sampled bilinearly, pixel centres
+// aligned. Shrinking by more than half should go through half first.
+func (g *grayImage) resize(w, h int) *grayImage {
+	out := &grayImage{w: w, h: h, pix: make([]byte, w*h)}
+	sx := float64(g.w) / float64(w)
+	sy := float64(g.h) / float64(h)
+	x0s := make([]int, w)
+	fxs := make([]int, w) // weight of the right neighbour, 0..256
+	for x := range w {
+		fx := max((float64(x)+0.5)*sx-0.5, 0)
+		x0 := min(int(fx), g.w-1)
+		x0s[x] = x0
+		fxs[x] = int((fx - float64(x0)) * 256)
+	}
+	for y := range h {
+		fy := max((float64(y)+0.5)*sy-0.5, 0)
+		y0 := min(int(fy), g.h-1)
+		y1 := min(y0+1, g.h-1)
+		wy := int((fy - float64(y0)) * 256)
+		r0 := g.pix[y0*g.w : (y0+1)*g.w]
+		r1 := g.pix[y1*g.w : (y1+1)*g.w]
+		row := out.pix[y*w : (y+1)*w]
+		for x := range row {
+			x0 := x0s[x]
+			x1 := min(x0+1, g.w-1)
+			wx := fxs[x]
+			top := int(r0[x0])*(256-wx) + int(r0[x1])*wx
+			bot := int(r1[x0])*(256-wx) + int(r1[x1])*wx
+			row[x] = byte((top*(256-wy) + bot*wy + 1<<15) >> 16)
+		}
+	}
+	return out
+}
+
+// blur3 returns a copy smoothed by a 3x3 box, which removes screen
+// subpixel patterns and JPEG ringing finer than a module.
+func (g *grayImage) blur3() *grayImage {
+	out := &grayImage{w: g.w, h: g.h, pix: make([]byte, len(g.pix))}
+	tmp := make([]uint16, len(g.pix))
+	for y := range g.h {
+		row := g.pix[y*g.w : (y+1)*g.w]
+		t := tmp[y*g.w : (y+1)*g.w]
+		for x := range row {
+			l, r := max(x-1, 0), min(x+1, g.w-1)
+			t[x] = uint16(row[l]) + uint16(row[x]) + uint16(row[r])
+		}
+	}
+	for y := range g.h {
+		u, d := max(y-1, 0), min(y+1, g.h-1)
+		a, b, c := tmp[u*g.w:(u+1)*g.w], tmp[y*g.w:(y+1)*g.w], tmp[d*g.w:(d+1)*g.w]
+		row := out.pix[y*g.w : (y+1)*g.w]
+		for x := range row {
+			row[x] = byte((int(a[x]) + int(b[x]) + int(c[x]) + 4) / 9)
+		}
+	}
+	return out
+}
