@@ -254,11 +254,17 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// auditHead is the meta key of the last audit entry's sequence number and
+// hash, kept so that an append need not decode the previous entry.
+var auditHead = []byte("audit_head")
+
 // appendAudit chains e onto the last entry of the audit log.
 func appendAudit(tx *bolt.Tx, e audit.Entry) error {
-	b := tx.Bucket(bAudit)
+	b, meta := tx.Bucket(bAudit), tx.Bucket(bMeta)
 	var prev *audit.Entry
-	if k, v := b.Cursor().Last(); k != nil {
+	if h := meta.Get(auditHead); len(h) > 8 {
+		prev = &audit.Entry{Seq: binary.BigEndian.Uint64(h), Hash: string(h[8:])}
+	} else if k, v := b.Cursor().Last(); k != nil {
 		p, err := audit.Unmarshal(v)
 		if err != nil {
 			return fmt.Errorf("audit log head: %w", err)
@@ -273,7 +279,10 @@ func appendAudit(tx *bolt.Tx, e audit.Entry) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(u64(next.Seq), data)
+	if err := b.Put(u64(next.Seq), data); err != nil {
+		return err
+	}
+	return meta.Put(auditHead, append(u64(next.Seq), next.Hash...))
 }
 
 func entry(actor Actor, action, subject string, now time.Time, detail map[string]string) audit.Entry {
@@ -307,7 +316,7 @@ func (db *DB) Audit(afterSeq uint64, limit int) ([]audit.Entry, error) {
 func (db *DB) VerifyAudit() (n uint64, head string, err error) {
 	var v audit.Verifier
 	err = db.b.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bAudit).ForEach(func(k, data []byte) error {
+		if err := tx.Bucket(bAudit).ForEach(func(k, data []byte) error {
 			e, err := audit.Unmarshal(data)
 			if err != nil {
 				seq := uint64(0)
@@ -320,7 +329,16 @@ func (db *DB) VerifyAudit() (n uint64, head string, err error) {
 				return &audit.BrokenError{Seq: e.Seq, Reason: "stored under another sequence number"}
 			}
 			return v.Next(e)
-		})
+		}); err != nil {
+			return err
+		}
+		// The head kept beside the log catches entries cut off its end.
+		if h := tx.Bucket(bMeta).Get(auditHead); h != nil {
+			if len(h) <= 8 || binary.BigEndian.Uint64(h) != v.Count() || string(h[8:]) != v.Head() {
+				return &audit.BrokenError{Seq: v.Count() + 1, Reason: "the log ends before its recorded head: entries were removed"}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return v.Count(), "", fmt.Errorf("store: audit log: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,4 +183,33 @@ func TestKeyRotation(t *testing.T) {
 func jwsHeader(tok string) (string, error) {
 	h, err := jwsParseHeader(tok)
 	return h, err
+}
+
+// TestSeveralAuthorities hosts the province's example authorities: each
+// application goes to its city's bureau, and the trust list names them all.
+func TestSeveralAuthorities(t *testing.T) {
+	s := startService(t, t.TempDir(), "--authorities", "../../examples/authorities-zhejiang.json")
+	var hz server.ApplicationResponse
+	mustCall(t, 201, "POST", s.base+"/v1/applications", "", application(t, 1), &hz)
+	data, err := os.ReadFile("../../examples/application-minor-guardian.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nb server.ApplicationResponse
+	mustCall(t, 201, "POST", s.base+"/v1/applications", "", map[string]any{"application": json.RawMessage(data)}, &nb)
+	if hz.Authority != s.base+"/hz" || nb.Authority != s.base+"/nb" {
+		t.Fatalf("routed to %s and %s", hz.Authority, nb.Authority)
+	}
+	l, err := trust.Verify(string(mustCall(t, 200, "GET", s.base+"/trust-list", "", nil, nil)), s.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Issuers) != 4 || l.Issuers[3].ID != s.base+"/wz" || len(l.Issuers[3].StatusLists) != 1 {
+		t.Fatalf("trust list issuers %+v", l.Issuers)
+	}
+	var p server.PermitResponse
+	mustCall(t, 201, "POST", s.base+"/v1/applications/"+nb.ID+"/approve", s.token, nil, &p)
+	if p.Issuer != s.base+"/nb" || !strings.HasPrefix(p.StatusList, s.base+"/status/nb-") {
+		t.Fatalf("permit %+v", p)
+	}
 }
