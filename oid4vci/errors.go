@@ -27,12 +27,14 @@ type Error struct {
 	err         error  // the underlying cause, if any
 }
 
-// Error returns "oid4vci: code: description".
+// Error returns "oid4vci: code: description", with the characters the
+// specification does not allow in either replaced as in MarshalJSON: an
+// error received from a server may be printed on a terminal.
 func (e *Error) Error() string {
 	if e.Description == "" {
-		return "oid4vci: " + e.Code
+		return "oid4vci: " + asciiDescription(e.Code)
 	}
-	return "oid4vci: " + e.Code + ": " + e.Description
+	return "oid4vci: " + asciiDescription(e.Code) + ": " + asciiDescription(e.Description)
 }
 
 // Unwrap returns the underlying cause, such as a jws error, or nil.

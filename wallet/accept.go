@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/epermit/epermit/keys"
@@ -92,7 +91,7 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if len(cr.Credentials) != 1 {
 		return Entry{}, fmt.Errorf("wallet: accept: %d credentials in the answer, want 1", len(cr.Credentials))
 	}
-	return w.Add(cr.Credentials[0].Credential, &vc.JWKS)
+	return w.add(cr.Credentials[0].Credential, &vc.JWKS, o.CredentialIssuer)
 }
 
 // issuerClient makes the wallet's requests to an issuer.
@@ -147,7 +146,7 @@ func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, 
 		if json.Unmarshal(data, &oe) == nil && oe.Code != "" {
 			return nil, &oe
 		}
-		return nil, fmt.Errorf("%s: %s: %s", u, resp.Status, strings.TrimSpace(string(data[:min(len(data), 200)])))
+		return nil, fmt.Errorf("%s: %s: %q", u, resp.Status, data[:min(len(data), 200)])
 	}
 	return data, nil
 }

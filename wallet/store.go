@@ -47,9 +47,18 @@ const maxPermitNoLen = 64
 // permit number unless that one was issued later (ErrSuperseded): an
 // endorsement re-issues the permit under the same number.
 func (w *Wallet) Add(issued string, issuerKeys *keys.JWKS) (Entry, error) {
+	return w.add(issued, issuerKeys, "")
+}
+
+// add is Add that also refuses a credential whose iss is not wantIss, when
+// given: the issuer the wallet asked.
+func (w *Wallet) add(issued string, issuerKeys *keys.JWKS, wantIss string) (Entry, error) {
 	p, c, err := decode(issued, issuerKeys, w.pub)
 	if err != nil {
 		return Entry{}, err
+	}
+	if wantIss != "" && c.Issuer != wantIss {
+		return Entry{}, fmt.Errorf("wallet: %w: credential issued by %q, offer from %q", ErrInvalidCredential, c.Issuer, wantIss)
 	}
 	e := entryOf(c)
 	if old, _, err := w.Get(e.PermitNo); err == nil && old.IssuedAt.After(e.IssuedAt) {
