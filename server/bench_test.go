@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -75,9 +76,15 @@ func benchOffers(b *testing.B, ts *testServer, n int) []string {
 
 // BenchmarkIssueHTTP measures issuance to wallets over HTTP on loopback
 // with durable writes: per credential, POST /token (one commit) and POST
-// /credential with a fresh proof (one commit), from 32 concurrent wallets.
-// The client's work (proof signing, HTTP) runs on the same cores.
+// /credential with a fresh proof (one commit), from 32 and 128 concurrent
+// wallets. The wallets' work (proof signing, HTTP) runs on the same cores.
 func BenchmarkIssueHTTP(b *testing.B) {
+	for _, wallets := range []int{32, 128} {
+		b.Run(fmt.Sprintf("wallets=%d", wallets), func(b *testing.B) { benchIssueHTTP(b, wallets) })
+	}
+}
+
+func benchIssueHTTP(b *testing.B, wallets int) {
 	ts := newTestServer(b, func(c *Config) { c.Now = time.Now })
 	ts.setNow(time.Now())
 	codes := benchOffers(b, ts, b.N)
@@ -87,7 +94,7 @@ func BenchmarkIssueHTTP(b *testing.B) {
 	holder := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32))
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
-	b.SetParallelism(16) // 32 wallets on 2 cores
+	b.SetParallelism(wallets / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -143,4 +150,35 @@ func walletIssue(c *http.Client, base, code string, holder ed25519.PrivateKey) e
 		return fmt.Errorf("credential: %d %s", resp.StatusCode, body)
 	}
 	return nil
+}
+
+// BenchmarkIssueStore is BenchmarkIssueHTTP without HTTP, signatures or
+// proofs: only the two durable writes per credential (redeem the code,
+// consume the access token), from 128 concurrent goroutines. It bounds
+// what the HTTP path can reach.
+func BenchmarkIssueStore(b *testing.B) {
+	ts := newTestServer(b, func(c *Config) { c.Now = time.Now })
+	ts.setNow(time.Now())
+	codes := benchOffers(b, ts, b.N)
+	holder := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32)).Public().(ed25519.PublicKey)
+	var next atomic.Int64
+	b.SetParallelism(64)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			access := fmt.Sprintf("epa_%d", i)
+			now := time.Now()
+			if _, err := ts.db.RedeemOffer(store.Hash(codes[i]), store.Hash(access), "n", now.Add(time.Minute), now); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := ts.db.IssueCredential(store.Hash(access), holder, now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "credentials/s")
 }

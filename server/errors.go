@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/epermit/epermit/audit"
 	"github.com/epermit/epermit/store"
 )
 
@@ -42,6 +43,10 @@ func storeError(err error, what string) error {
 		return apiError(http.StatusConflict, ce.Code, ce.Reason)
 	case errors.Is(err, store.ErrNotFound):
 		return apiError(http.StatusNotFound, "not_found", what+" not found")
+	case errors.Is(err, audit.ErrInvalid):
+		// What officials write goes into the audit log, which refuses control
+		// characters and anything shaped like a full citizen ID number.
+		return apiError(http.StatusBadRequest, "invalid_text", "the text may not hold control characters or a full citizen ID number; write the masked number")
 	}
 	return err
 }

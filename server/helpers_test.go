@@ -19,6 +19,7 @@ import (
 	"github.com/epermit/epermit/internal/jws"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/trust"
 )
@@ -173,12 +174,11 @@ func readTestdata(t testing.TB, name string) map[string]any {
 
 // citizenID returns a valid GB 11643 number with the given 17-digit body.
 func citizenID(body17 string) string {
-	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, c := range body17 {
-		sum += int(c-'0') * w[i]
+	c, err := permit.IDCheckChar(body17)
+	if err != nil {
+		panic(err)
 	}
-	return body17 + string("10X98765432"[sum%11])
+	return body17 + string(c)
 }
 
 // person returns the adult example application for the n-th person.

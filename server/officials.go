@@ -297,7 +297,7 @@ func (s *Server) createToken(c echo.Context) error {
 	}
 	secret, t, err := s.cfg.Store.CreateToken(req.Role, req.Name, actor(c), s.cfg.Now())
 	if err != nil {
-		return err
+		return storeError(err, "token")
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name})

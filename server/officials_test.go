@@ -255,3 +255,24 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 	}
 	var _ = json.Valid
 }
+
+// TestReasonText refuses reasons the audit log cannot hold, with 400, and
+// changes nothing.
+func TestReasonText(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	p := ts.approve(t, ts.apply(t, person(t, 1)).ID)
+	for _, reason := range []string{"line one\nline two", "holder 110105199208140517 moved", "\x1b[2J"} {
+		w := ts.do(req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: reason}})
+		if w.Code != 400 || errorCode(w) != "invalid_text" {
+			t.Errorf("reason %q: %d %s", reason, w.Code, w.Body)
+		}
+	}
+	if got := ts.statusOf(t, p); got != statuslist.Valid {
+		t.Fatalf("status changed to %v", got)
+	}
+	w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[store.RoleAdmin], body: TokenRequest{Role: store.RoleAuditor, Name: "a\tb"}})
+	if w.Code != 400 {
+		t.Fatalf("token name with a tab: %d %s", w.Code, w.Body)
+	}
+}

@@ -25,6 +25,9 @@ func (db *DB) Approve(id string, p permit.Permit, offerHash string, offerExpires
 	if err := db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bApplications), []byte(id), &a0) }); err != nil {
 		return Permit{}, fmt.Errorf("store: approve %q: %w", clip(id), err)
 	}
+	if a0.State != AppPending {
+		return Permit{}, fmt.Errorf("store: approve %q: %w", clip(id), conflict("not_pending", "the application is %s, not pending", a0.State))
+	}
 	ol, idx, err := db.allocate(a0.Authority, now)
 	if err != nil {
 		return Permit{}, err
@@ -99,6 +102,9 @@ func (db *DB) Endorse(p permit.Permit, prev permit.Permit, offerHash string, off
 		}
 		if rec.State != PermitActive {
 			return conflict("permit_"+string(rec.State), "the permit is %s; only an active permit can be endorsed", rec.State)
+		}
+		if p.CitizenID != rec.Permit.CitizenID || p.ResidenceDivision != rec.Permit.ResidenceDivision {
+			return errors.New("the endorsed permit changes the holder or the city")
 		}
 		if rec.Permit.ValidUntil != prev.ValidUntil {
 			return conflict("concurrent_endorsement", "the permit was endorsed meanwhile, now valid until %s", rec.Permit.ValidUntil)

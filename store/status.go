@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -111,7 +112,11 @@ func (db *DB) openListLocked(authority string, now time.Time) (*openList, error)
 		seq = ol.info.Seq + 1
 	}
 	l := ListInfo{ID: authority + "-" + strconv.Itoa(seq), Authority: authority, Seq: seq, Bits: ListBits, Size: db.listSize, Created: now.UTC()}
-	err := db.b.Update(func(tx *bolt.Tx) error {
+	a, err := statuslist.NewAllocator(l.Size, db.rand)
+	if err != nil {
+		return nil, err
+	}
+	err = db.b.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bLists).Get([]byte(l.ID)) != nil {
 			return fmt.Errorf("status list %s exists", l.ID)
 		}
@@ -122,10 +127,6 @@ func (db *DB) openListLocked(authority string, now time.Time) (*openList, error)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: open status list: %w", err)
-	}
-	a, err := statuslist.NewAllocator(l.Size, db.rand)
-	if err != nil {
-		return nil, err
 	}
 	ol := &openList{info: l, alloc: a}
 	db.alloc[authority] = ol
@@ -231,6 +232,9 @@ func (db *DB) StatusEvents(after uint64, limit int) ([]StatusEvent, []uint64, er
 	var seqs []uint64
 	err := db.b.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bEvents).Cursor()
+		if after == math.MaxUint64 {
+			return nil
+		}
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(evs) < limit; k, v = c.Next() {
 			var e StatusEvent
 			if err := unmarshal(v, &e); err != nil {

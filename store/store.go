@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,9 @@ func conflict(code, format string, args ...any) error {
 // ListSize is the number of entries of a status list.
 const ListSize = 1 << 20
 
+// MaxListSize is the largest ListSize a store accepts.
+const MaxListSize = 1 << 24
+
 // ListBits is the number of bits of a status list entry (valid, invalid, suspended).
 const ListBits = 2
 
@@ -91,9 +95,11 @@ type Options struct {
 	// MaxBatchDelay bounds how long a write waits for others to share its
 	// commit; 0 means 2 ms.
 	MaxBatchDelay time.Duration
-	// Timeout bounds the wait for the file lock held by another process; 0 means 1 s.
+	// Timeout bounds the wait for the file lock held by another process; 0
+	// means 1 s. bbolt gives up 50 ms early, so keep it above 50 ms.
 	Timeout time.Duration
-	// Rand is the source of random status indices and identifiers; nil means crypto/rand.
+	// Rand is the source of random status indices and identifiers, read
+	// concurrently; nil means crypto/rand.
 	Rand io.Reader
 }
 
@@ -125,8 +131,8 @@ func Open(path string, o Options) (*DB, error) {
 	if o.ListSize == 0 {
 		o.ListSize = ListSize
 	}
-	if o.ListSize < 8*chunkBytes/ListBits || o.ListSize%(8*chunkBytes) != 0 {
-		return nil, fmt.Errorf("store: list size %d: want a multiple of %d", o.ListSize, 8*chunkBytes)
+	if o.ListSize < 8*chunkBytes/ListBits || o.ListSize%(8*chunkBytes) != 0 || o.ListSize > MaxListSize {
+		return nil, fmt.Errorf("store: list size %d: want a multiple of %d up to %d", o.ListSize, 8*chunkBytes, MaxListSize)
 	}
 	if o.MaxBatchDelay == 0 {
 		o.MaxBatchDelay = 2 * time.Millisecond
@@ -295,6 +301,9 @@ func (db *DB) Audit(afterSeq uint64, limit int) ([]audit.Entry, error) {
 	var out []audit.Entry
 	err := db.b.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bAudit).Cursor()
+		if afterSeq == math.MaxUint64 {
+			return nil
+		}
 		for k, v := c.Seek(u64(afterSeq + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := audit.Unmarshal(v)
 			if err != nil {
@@ -319,14 +328,10 @@ func (db *DB) VerifyAudit() (n uint64, head string, err error) {
 		if err := tx.Bucket(bAudit).ForEach(func(k, data []byte) error {
 			e, err := audit.Unmarshal(data)
 			if err != nil {
-				seq := uint64(0)
-				if len(k) == 8 {
-					seq = binary.BigEndian.Uint64(k)
-				}
-				return &audit.BrokenError{Seq: seq, Reason: "unreadable entry: " + err.Error()}
+				return &audit.BrokenError{Seq: v.Count() + 1, Reason: audit.ReasonHash, Detail: "unreadable entry: " + err.Error()}
 			}
 			if len(k) != 8 || binary.BigEndian.Uint64(k) != e.Seq {
-				return &audit.BrokenError{Seq: e.Seq, Reason: "stored under another sequence number"}
+				return &audit.BrokenError{Seq: v.Count() + 1, Reason: audit.ReasonSeq, Detail: fmt.Sprintf("entry %d stored under key %x", e.Seq, k)}
 			}
 			return v.Next(e)
 		}); err != nil {
@@ -335,7 +340,7 @@ func (db *DB) VerifyAudit() (n uint64, head string, err error) {
 		// The head kept beside the log catches entries cut off its end.
 		if h := tx.Bucket(bMeta).Get(auditHead); h != nil {
 			if len(h) <= 8 || binary.BigEndian.Uint64(h) != v.Count() || string(h[8:]) != v.Head() {
-				return &audit.BrokenError{Seq: v.Count() + 1, Reason: "the log ends before its recorded head: entries were removed"}
+				return &audit.BrokenError{Seq: v.Count() + 1, Reason: audit.ReasonSeq, Detail: "the log ends before its recorded head: entries were removed"}
 			}
 		}
 		return nil

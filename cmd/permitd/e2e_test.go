@@ -20,6 +20,7 @@ import (
 	"github.com/epermit/epermit/internal/jws"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/store"
@@ -142,12 +143,11 @@ func mustCall(t *testing.T, want int, method, u, token string, body any, out any
 // born on 1992-08-14.
 func citizenID(n int) string {
 	body := fmt.Sprintf("11010519920814%02d%d", n%100, n/100%5*2+1)
-	w := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, c := range body {
-		sum += int(c-'0') * w[i]
+	c, err := permit.IDCheckChar(body)
+	if err != nil {
+		panic(err)
 	}
-	return body + string("10X98765432"[sum%11])
+	return body + string(c)
 }
 
 // application returns the example application for the n-th person.
