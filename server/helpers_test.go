@@ -184,9 +184,9 @@ func citizenID(body17 string) string {
 // person returns the adult example application for the n-th person.
 func person(t testing.TB, n int) map[string]any {
 	form := readTestdata(t, "application-adult-hangzhou.json")
-	day := 1 + n/500%28
-	form["birth_date"] = fmt.Sprintf("1992-08-%02d", day)
-	form["citizen_id"] = citizenID(fmt.Sprintf("110105199208%02d%02d%d", day, n%100, n/100%5*2+1))
+	day, year := 1+n/500%28, 1992-n/14000%40
+	form["birth_date"] = fmt.Sprintf("%d-08-%02d", year, day)
+	form["citizen_id"] = citizenID(fmt.Sprintf("110105%d08%02d%02d%d", year, day, n%100, n/100%5*2+1))
 	return form
 }
 

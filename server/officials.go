@@ -63,7 +63,7 @@ func (s *Server) permitResponse(p store.Permit) PermitResponse {
 
 // newOffer draws a pre-authorized code and renders its offer.
 func (s *Server) newOffer(a *Authority) (code string, o OfferResponse, err error) {
-	code, err = s.cfg.Store.NewSecret("")
+	code, err = s.cfg.Store.NewGrant(store.CodePrefix)
 	if err != nil {
 		return "", o, err
 	}
@@ -114,7 +114,7 @@ func (s *Server) approve(c echo.Context) error {
 		if err != nil {
 			return apiError(http.StatusConflict, "not_issuable", clip(err.Error()))
 		}
-		rec, err := s.cfg.Store.Approve(id, p, store.Hash(code), offer.Expires, actor(c), now)
+		rec, err := s.cfg.Store.Approve(id, p, code, offer.Expires, actor(c), now)
 		if errors.Is(err, store.ErrNumberTaken) {
 			continue
 		}
@@ -200,7 +200,7 @@ func (s *Server) endorse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec, err = s.cfg.Store.Endorse(p, rec.Permit, store.Hash(code), offer.Expires, actor(c), now)
+	rec, err = s.cfg.Store.Endorse(p, rec.Permit, code, offer.Expires, actor(c), now)
 	if err != nil {
 		return storeError(err, "permit")
 	}

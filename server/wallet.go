@@ -46,7 +46,7 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, err)
 	}
-	access, err := s.cfg.Store.NewSecret("epa_")
+	access, err := s.cfg.Store.NewGrant(store.AccessPrefix)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (s *Server) token(c echo.Context) error {
 		return err
 	}
 	now := s.cfg.Now()
-	if _, err := s.cfg.Store.RedeemOffer(storeHash(req.PreAuthorizedCode), storeHash(access), nonce, now.Add(accessTTL), now); err != nil {
+	if _, err := s.cfg.Store.RedeemOffer(req.PreAuthorizedCode, access, nonce, now.Add(accessTTL), now); err != nil {
 		if errors.Is(err, store.ErrInvalidGrant) {
 			return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_grant", Description: "the pre-authorized code is unknown, used or expired"})
 		}
@@ -66,8 +66,6 @@ func (s *Server) token(c echo.Context) error {
 		CNonce: nonce, CNonceExpiresIn: int(accessTTL.Seconds())})
 }
 
-func storeHash(s string) string { return store.Hash(s) }
-
 // credential issues the credential of a redeemed offer, bound to the key the
 // wallet proves it holds.
 func (s *Server) credential(c echo.Context) error {
@@ -77,7 +75,7 @@ func (s *Server) credential(c echo.Context) error {
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "an access token from /token is required"})
 	}
 	now := s.cfg.Now()
-	access, err := s.cfg.Store.Access(storeHash(secret), now)
+	access, err := s.cfg.Store.Access(secret, now)
 	if err != nil {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token is unknown, used or expired"})
@@ -103,7 +101,7 @@ func (s *Server) credential(c echo.Context) error {
 		s.metrics.proofsFailed.WithLabelValues(code).Inc()
 		return oauthError(c, http.StatusBadRequest, err)
 	}
-	rec, err := s.cfg.Store.IssueCredential(storeHash(secret), holder, now)
+	rec, err := s.cfg.Store.IssueCredential(secret, holder, now)
 	switch {
 	case errors.Is(err, store.ErrInvalidGrant):
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token was used meanwhile"})

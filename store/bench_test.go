@@ -37,7 +37,7 @@ func issueMany(b *testing.B, db *DB, n int) []Permit {
 				errs[i] = err
 				return
 			}
-			recs[i], errs[i] = db.Approve(a.ID, ps[i], Hash(fmt.Sprint("code", i)), testNow.Add(time.Hour), officer, testNow)
+			recs[i], errs[i] = db.Approve(a.ID, ps[i], testCode(fmt.Sprint("code", i)), testNow.Add(time.Hour), officer, testNow)
 		}()
 	}
 	wg.Wait()
@@ -100,8 +100,8 @@ func BenchmarkIssueCredentialParallel(b *testing.B) {
 	}
 	err := db.b.Update(func(tx *bolt.Tx) error {
 		for i := range b.N {
-			a := Access{PermitNo: recs[i%permits].Permit.Number, Authority: testAuthority, CNonce: "n", Expires: testNow.Add(time.Hour)}
-			if err := putJSON(tx.Bucket(bAccess), []byte(Hash(fmt.Sprint("acc", i))), a); err != nil {
+			a := Access{TokenHash: Hash(testAccess(fmt.Sprint("acc", i))), PermitNo: recs[i%permits].Permit.Number, Authority: testAuthority, CNonce: "n", Expires: testNow.Add(time.Hour)}
+			if err := putJSON(tx.Bucket(bAccess), grantKeyOf(testAccess(fmt.Sprint("acc", i))), a); err != nil {
 				return err
 			}
 		}
@@ -117,7 +117,7 @@ func BenchmarkIssueCredentialParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1) - 1)
-			if _, err := db.IssueCredential(Hash(fmt.Sprint("acc", i)), holders[i%permits], testNow); err != nil {
+			if _, err := db.IssueCredential(testAccess(fmt.Sprint("acc", i)), holders[i%permits], testNow); err != nil {
 				failed.Add(1)
 			}
 		}

@@ -20,7 +20,11 @@ import (
 // code. It refuses a number already in use with ErrNumberTaken (draw another
 // and retry) and an application that is not pending, or whose applicant
 // meanwhile got an active permit in the city, with a *ConflictError.
-func (db *DB) Approve(id string, p permit.Permit, offerHash string, offerExpires time.Time, actor Actor, now time.Time) (Permit, error) {
+func (db *DB) Approve(id string, p permit.Permit, code string, offerExpires time.Time, actor Actor, now time.Time) (Permit, error) {
+	codeKey, codeHash, ok := grantKey(code, CodePrefix)
+	if !ok {
+		return Permit{}, fmt.Errorf("store: approve: the code was not made by NewGrant(CodePrefix)")
+	}
 	var a0 Application
 	if err := db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bApplications), []byte(id), &a0) }); err != nil {
 		return Permit{}, fmt.Errorf("store: approve %q: %w", clip(id), err)
@@ -66,7 +70,7 @@ func (db *DB) Approve(id string, p permit.Permit, offerHash string, offerExpires
 		if err := putJSON(tx.Bucket(bApplications), []byte(id), a); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bOffers), []byte(offerHash), Offer{PermitNo: p.Number, Authority: a.Authority, Kind: OfferIssue, Expires: offerExpires.UTC()}); err != nil {
+		if err := putJSON(tx.Bucket(bOffers), codeKey, Offer{CodeHash: codeHash, PermitNo: p.Number, Authority: a.Authority, Kind: OfferIssue, Expires: offerExpires.UTC()}); err != nil {
 			return err
 		}
 		return appendAudit(tx, entry(actor, "permit.approve", "permit:"+p.Number, now, map[string]string{
@@ -93,7 +97,11 @@ func (db *DB) Permit(no string) (Permit, error) {
 // [permit.Permit.Endorse]) in place of the record's, and a credential offer
 // that re-issues it to the same holder. It refuses a permit that is revoked
 // or suspended, or whose record changed since the caller read it (prev).
-func (db *DB) Endorse(p permit.Permit, prev permit.Permit, offerHash string, offerExpires time.Time, actor Actor, now time.Time) (Permit, error) {
+func (db *DB) Endorse(p permit.Permit, prev permit.Permit, code string, offerExpires time.Time, actor Actor, now time.Time) (Permit, error) {
+	codeKey, codeHash, ok := grantKey(code, CodePrefix)
+	if !ok {
+		return Permit{}, fmt.Errorf("store: endorse: the code was not made by NewGrant(CodePrefix)")
+	}
 	var out Permit
 	err := db.batch(func(tx *bolt.Tx) error {
 		var rec Permit
@@ -115,7 +123,7 @@ func (db *DB) Endorse(p permit.Permit, prev permit.Permit, offerHash string, off
 		if err := putJSON(tx.Bucket(bPermits), []byte(p.Number), rec); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bOffers), []byte(offerHash), Offer{PermitNo: p.Number, Authority: rec.Authority, Kind: OfferEndorse, Expires: offerExpires.UTC()}); err != nil {
+		if err := putJSON(tx.Bucket(bOffers), codeKey, Offer{CodeHash: codeHash, PermitNo: p.Number, Authority: rec.Authority, Kind: OfferEndorse, Expires: offerExpires.UTC()}); err != nil {
 			return err
 		}
 		out = rec
@@ -202,25 +210,30 @@ func (db *DB) SetStatus(no string, action Action, reason string, actor Actor, no
 	return out, nil
 }
 
-// RedeemOffer exchanges the pre-authorized code whose hash is codeHash for
-// an access token (stored under accessHash) with its nonce. A code works
-// once, until it expires; otherwise the error wraps ErrInvalidGrant.
-func (db *DB) RedeemOffer(codeHash, accessHash, cNonce string, accessExpires, now time.Time) (Access, error) {
+// RedeemOffer exchanges a pre-authorized code for the access token access
+// (both made by [DB.NewGrant]) with its nonce. A code works once, until it
+// expires; otherwise the error wraps ErrInvalidGrant.
+func (db *DB) RedeemOffer(code, access, cNonce string, accessExpires, now time.Time) (Access, error) {
+	codeKey, codeHash, ok1 := grantKey(code, CodePrefix)
+	accessKey, accessHash, ok2 := grantKey(access, AccessPrefix)
+	if !ok1 || !ok2 {
+		return Access{}, fmt.Errorf("store: redeem offer: %w", ErrInvalidGrant)
+	}
 	var out Access
 	err := db.batch(func(tx *bolt.Tx) error {
 		var o Offer
-		if err := getJSON(tx.Bucket(bOffers), []byte(codeHash), &o); err != nil {
+		if err := getJSON(tx.Bucket(bOffers), codeKey, &o); err != nil || !hashEqual(o.CodeHash, codeHash) {
 			return ErrInvalidGrant
 		}
 		if o.Used || !now.Before(o.Expires) {
 			return ErrInvalidGrant
 		}
 		o.Used = true
-		if err := putJSON(tx.Bucket(bOffers), []byte(codeHash), o); err != nil {
+		if err := putJSON(tx.Bucket(bOffers), codeKey, o); err != nil {
 			return err
 		}
-		out = Access{PermitNo: o.PermitNo, Authority: o.Authority, CNonce: cNonce, Expires: accessExpires.UTC()}
-		return putJSON(tx.Bucket(bAccess), []byte(accessHash), out)
+		out = Access{TokenHash: accessHash, PermitNo: o.PermitNo, Authority: o.Authority, CNonce: cNonce, Expires: accessExpires.UTC()}
+		return putJSON(tx.Bucket(bAccess), accessKey, out)
 	})
 	if err != nil {
 		return Access{}, fmt.Errorf("store: redeem offer: %w", err)
@@ -228,29 +241,46 @@ func (db *DB) RedeemOffer(codeHash, accessHash, cNonce string, accessExpires, no
 	return out, nil
 }
 
-// Access returns the unused, unexpired access token stored under
-// accessHash, or an error wrapping ErrInvalidGrant.
-func (db *DB) Access(accessHash string, now time.Time) (Access, error) {
+// getAccess reads the unused, unexpired access token record of access.
+func getAccess(tx *bolt.Tx, access string, now time.Time) ([]byte, Access, error) {
+	key, h, ok := grantKey(access, AccessPrefix)
 	var a Access
-	err := db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bAccess), []byte(accessHash), &a) })
-	if err != nil || a.Used || !now.Before(a.Expires) {
+	if !ok {
+		return nil, a, ErrInvalidGrant
+	}
+	if err := getJSON(tx.Bucket(bAccess), key, &a); err != nil || !hashEqual(a.TokenHash, h) || a.Used || !now.Before(a.Expires) {
+		return nil, a, ErrInvalidGrant
+	}
+	return key, a, nil
+}
+
+// Access returns the unused, unexpired access token access, or an error
+// wrapping ErrInvalidGrant.
+func (db *DB) Access(access string, now time.Time) (Access, error) {
+	var a Access
+	err := db.b.View(func(tx *bolt.Tx) error {
+		var err error
+		_, a, err = getAccess(tx, access, now)
+		return err
+	})
+	if err != nil {
 		return Access{}, fmt.Errorf("store: access token: %w", ErrInvalidGrant)
 	}
 	return a, nil
 }
 
-// IssueCredential consumes the access token stored under accessHash for a
+// IssueCredential consumes the access token access for a
 // credential bound to holder and returns the permit record to put in it.
 // The first credential of a permit sets its holder key; later ones (after
 // an endorsement) must prove the same key, else ErrHolderMismatch. A permit
 // that is not active gets a *ConflictError.
-func (db *DB) IssueCredential(accessHash string, holder ed25519.PublicKey, now time.Time) (Permit, error) {
+func (db *DB) IssueCredential(access string, holder ed25519.PublicKey, now time.Time) (Permit, error) {
 	jwk, kid := keys.PublicJWK(holder), keys.Thumbprint(holder)
 	var out Permit
 	err := db.batch(func(tx *bolt.Tx) error {
-		var a Access
-		if err := getJSON(tx.Bucket(bAccess), []byte(accessHash), &a); err != nil || a.Used || !now.Before(a.Expires) {
-			return ErrInvalidGrant
+		key, a, err := getAccess(tx, access, now)
+		if err != nil {
+			return err
 		}
 		var rec Permit
 		if err := getJSON(tx.Bucket(bPermits), []byte(a.PermitNo), &rec); err != nil {
@@ -263,7 +293,7 @@ func (db *DB) IssueCredential(accessHash string, holder ed25519.PublicKey, now t
 			return ErrHolderMismatch
 		}
 		a.Used = true
-		if err := putJSON(tx.Bucket(bAccess), []byte(accessHash), a); err != nil {
+		if err := putJSON(tx.Bucket(bAccess), key, a); err != nil {
 			return err
 		}
 		h := jwk

@@ -136,9 +136,11 @@ const (
 	OfferEndorse OfferKind = "endorse"
 )
 
-// Offer is a pending OpenID4VCI credential offer, stored under the hash of
-// its pre-authorized code.
+// Offer is a pending OpenID4VCI credential offer, stored under the
+// identifier of its pre-authorized code (see [DB.NewGrant]).
 type Offer struct {
+	// CodeHash is the hex SHA-256 of the pre-authorized code.
+	CodeHash  string    `json:"code_hash"`
 	PermitNo  string    `json:"permit_no"`
 	Authority string    `json:"authority"`
 	Kind      OfferKind `json:"kind"`
@@ -147,8 +149,10 @@ type Offer struct {
 }
 
 // Access is an access token granted for a redeemed offer, stored under the
-// hash of the token. It allows one credential request with its nonce.
+// token's identifier. It allows one credential request with its nonce.
 type Access struct {
+	// TokenHash is the hex SHA-256 of the access token.
+	TokenHash string    `json:"token_hash"`
 	PermitNo  string    `json:"permit_no"`
 	Authority string    `json:"authority"`
 	CNonce    string    `json:"c_nonce"`

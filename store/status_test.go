@@ -374,7 +374,7 @@ func TestConcurrentApprove(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, no := range tries[i] {
-				p, err := db.Approve(forms[i].ID, permits[i][no], Hash(fmt.Sprint("c", i)), testNow.Add(1e12), officer, testNow)
+				p, err := db.Approve(forms[i].ID, permits[i][no], testCode(fmt.Sprint("c", i)), testNow.Add(1e12), officer, testNow)
 				if errors.Is(err, ErrNumberTaken) {
 					continue
 				}

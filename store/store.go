@@ -110,6 +110,8 @@ type DB struct {
 	listSize int
 	rand     io.Reader
 
+	grantSeq atomic.Uint64
+
 	allocMu sync.Mutex
 	alloc   map[string]*openList // authority -> its open list
 
@@ -143,7 +145,7 @@ func Open(path string, o Options) (*DB, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("store: open %q: %w", path, err)
 	}
@@ -222,6 +224,46 @@ func (db *DB) NewSecret(prefix string) (string, error) {
 		return "", fmt.Errorf("store: random: %w", err)
 	}
 	return prefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Prefixes of the wallet flow's grants.
+const (
+	CodePrefix   = "epc_" // pre-authorized codes
+	AccessPrefix = "epa_" // access tokens
+)
+
+// NewGrant returns a fresh pre-authorized code or access token: prefix and
+// the base64url of an 8-byte identifier that grows with time and 24 random
+// bytes. The record is stored under the identifier, so grants made together
+// sit together in the file and a commit rewrites few pages; only the hash of
+// the whole secret is stored, and a lookup compares it.
+func (db *DB) NewGrant(prefix string) (string, error) {
+	var b [32]byte
+	for {
+		old := db.grantSeq.Load()
+		next := max(old+1, uint64(time.Now().UnixNano()))
+		if db.grantSeq.CompareAndSwap(old, next) {
+			binary.BigEndian.PutUint64(b[:8], next)
+			break
+		}
+	}
+	if _, err := io.ReadFull(db.rand, b[8:]); err != nil {
+		return "", fmt.Errorf("store: random: %w", err)
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// grantKey returns the record key of a grant and the hash to compare, or
+// false for a string that is not a grant with that prefix.
+func grantKey(secret, prefix string) ([]byte, string, bool) {
+	if len(secret) != len(prefix)+43 || secret[:len(prefix)] != prefix {
+		return nil, "", false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(secret[len(prefix):])
+	if err != nil || len(raw) != 32 {
+		return nil, "", false
+	}
+	return raw[:8], Hash(secret), true
 }
 
 func (db *DB) newID() (string, error) {

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -122,7 +124,7 @@ func makePermit(tb testing.TB, f permit.Application, no string) permit.Permit {
 func approve(tb testing.TB, db *DB, a Application, f permit.Application, n uint32) (Permit, string) {
 	tb.Helper()
 	code := fmt.Sprintf("code-%s-%d", a.ID, n)
-	rec, err := db.Approve(a.ID, makePermit(tb, f, number(tb, f.ResidenceDivision, n)), Hash(code), testNow.Add(time.Hour), officer, testNow)
+	rec, err := db.Approve(a.ID, makePermit(tb, f, number(tb, f.ResidenceDivision, n)), testCode(code), testNow.Add(time.Hour), officer, testNow)
 	if err != nil {
 		tb.Fatalf("Approve: %v", err)
 	}
@@ -291,7 +293,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Errorf("allocator after reopen: used %d (want %d), idx %d used = false", used, used0, rec.Idx)
 	}
 	// The offer made before closing still works once.
-	if _, err := db.RedeemOffer(Hash(code), Hash("acc"), "n", testNow.Add(time.Hour), testNow); err != nil {
+	if _, err := db.RedeemOffer(testCode(code), testAccess("acc"), "n", testNow.Add(time.Hour), testNow); err != nil {
 		t.Errorf("RedeemOffer after reopen: %v", err)
 	}
 	// The pending application still blocks a duplicate.
@@ -434,11 +436,11 @@ func TestSecretsNeverStoredInClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := "precode-" + strings.Repeat("Z", 40)
-	if _, err := db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 7)), Hash(code), testNow.Add(time.Hour), officer, testNow); err != nil {
+	if _, err := db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 7)), testCode(code), testNow.Add(time.Hour), officer, testNow); err != nil {
 		t.Fatal(err)
 	}
 	access := "accesstok-" + strings.Repeat("W", 40)
-	if _, err := db.RedeemOffer(Hash(code), Hash(access), "nonce", testNow.Add(time.Hour), testNow); err != nil {
+	if _, err := db.RedeemOffer(testCode(code), testAccess(access), "nonce", testNow.Add(time.Hour), testNow); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -619,7 +621,7 @@ func TestApprove(t *testing.T) {
 	}
 	no := number(t, f.ResidenceDivision, 1)
 	p := makePermit(t, f, no)
-	rec, err := db.Approve(a.ID, p, Hash("code-1"), testNow.Add(time.Hour), officer, testNow)
+	rec, err := db.Approve(a.ID, p, testCode("code-1"), testNow.Add(time.Hour), officer, testNow)
 	if err != nil {
 		t.Fatalf("Approve: %v", err)
 	}
@@ -645,7 +647,7 @@ func TestApprove(t *testing.T) {
 		t.Error("the permit's status index is free in the allocator")
 	}
 	var o Offer
-	if err := db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bOffers), []byte(Hash("code-1")), &o) }); err != nil {
+	if err := db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bOffers), grantKeyOf(testCode("code-1")), &o) }); err != nil {
 		t.Fatalf("offer: %v", err)
 	}
 	if o.PermitNo != no || o.Kind != OfferIssue || o.Used || o.Authority != testAuthority || !o.Expires.Equal(testNow.Add(time.Hour)) {
@@ -659,12 +661,12 @@ func TestApprove(t *testing.T) {
 		t.Errorf("status of a new permit = %v %v, list %+v", s, err, info)
 	}
 
-	_, err = db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 2)), Hash("code-2"), testNow.Add(time.Hour), officer, testNow)
+	_, err = db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 2)), testCode("code-2"), testNow.Add(time.Hour), officer, testNow)
 	wantConflict(t, err, "not_pending")
 	if _, err := db.Permit(number(t, f.ResidenceDivision, 2)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a refused approval stored a permit: %v", err)
 	}
-	if _, err := db.Approve("unknown", p, Hash("c"), testNow, officer, testNow); !errors.Is(err, ErrNotFound) {
+	if _, err := db.Approve("unknown", p, testCode("c"), testNow, officer, testNow); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Approve(unknown) error = %v, want ErrNotFound", err)
 	}
 
@@ -672,12 +674,12 @@ func TestApprove(t *testing.T) {
 	bad := personForm(t, 5)
 	bad.Basis = nil
 	ina := submit(t, db, bad)
-	_, err = db.Approve(ina.ID, makePermit(t, personForm(t, 5), number(t, bad.ResidenceDivision, 5)), Hash("c5"), testNow, officer, testNow)
+	_, err = db.Approve(ina.ID, makePermit(t, personForm(t, 5), number(t, bad.ResidenceDivision, 5)), testCode("c5"), testNow, officer, testNow)
 	wantConflict(t, err, "not_pending")
 
 	// A permit for someone else than the applicant is refused.
 	pa := submit(t, db, personForm(t, 6))
-	if _, err := db.Approve(pa.ID, makePermit(t, personForm(t, 8), number(t, bad.ResidenceDivision, 6)), Hash("c6"), testNow, officer, testNow); err == nil {
+	if _, err := db.Approve(pa.ID, makePermit(t, personForm(t, 8), number(t, bad.ResidenceDivision, 6)), testCode("c6"), testNow, officer, testNow); err == nil {
 		t.Error("Approve of a permit that does not match the application succeeded")
 	}
 }
@@ -688,12 +690,12 @@ func TestApproveNumberTaken(t *testing.T) {
 	f1, f2 := personForm(t, 1), personForm(t, 2)
 	a1, a2 := submit(t, db, f1), submit(t, db, f2)
 	no := number(t, f1.ResidenceDivision, 77)
-	if _, err := db.Approve(a1.ID, makePermit(t, f1, no), Hash("c1"), testNow.Add(time.Hour), officer, testNow); err != nil {
+	if _, err := db.Approve(a1.ID, makePermit(t, f1, no), testCode("c1"), testNow.Add(time.Hour), officer, testNow); err != nil {
 		t.Fatal(err)
 	}
 	used := db.alloc[testAuthority].alloc.Used()
 	n := auditCount(t, db)
-	_, err := db.Approve(a2.ID, makePermit(t, f2, no), Hash("c2"), testNow.Add(time.Hour), officer, testNow)
+	_, err := db.Approve(a2.ID, makePermit(t, f2, no), testCode("c2"), testNow.Add(time.Hour), officer, testNow)
 	if !errors.Is(err, ErrNumberTaken) {
 		t.Fatalf("Approve with a used number: error = %v, want ErrNumberTaken", err)
 	}
@@ -710,11 +712,11 @@ func TestApproveNumberTaken(t *testing.T) {
 		t.Errorf("application after a refused approval = %+v", a)
 	}
 	// The same offer code must not have been stored for the refused approval.
-	if _, err := db.RedeemOffer(Hash("c2"), Hash("x"), "n", testNow.Add(time.Hour), testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.RedeemOffer(testCode("c2"), testAccess("x"), "n", testNow.Add(time.Hour), testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("offer of a refused approval redeemable: %v", err)
 	}
 	// Another draw goes through.
-	if _, err := db.Approve(a2.ID, makePermit(t, f2, number(t, f2.ResidenceDivision, 78)), Hash("c2"), testNow.Add(time.Hour), officer, testNow); err != nil {
+	if _, err := db.Approve(a2.ID, makePermit(t, f2, number(t, f2.ResidenceDivision, 78)), testCode("c2"), testNow.Add(time.Hour), officer, testNow); err != nil {
 		t.Fatalf("Approve with a fresh number: %v", err)
 	}
 }
@@ -754,17 +756,17 @@ func TestApproveFailureReleasesIndex(t *testing.T) {
 		var err error
 		switch i % 3 {
 		case 0:
-			_, err = db.Approve(a.ID, makePermit(t, f, taken.Permit.Number), Hash("c"), testNow, officer, testNow)
+			_, err = db.Approve(a.ID, makePermit(t, f, taken.Permit.Number), testCode("c"), testNow, officer, testNow)
 			if !errors.Is(err, ErrNumberTaken) {
 				t.Fatalf("want ErrNumberTaken, got %v", err)
 			}
 		case 1:
 			ghost(true)
-			_, err = db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 1000)), Hash("c"), testNow, officer, testNow)
+			_, err = db.Approve(a.ID, makePermit(t, f, number(t, f.ResidenceDivision, 1000)), testCode("c"), testNow, officer, testNow)
 			ghost(false)
 			wantConflict(t, err, "duplicate_permit")
 		case 2:
-			_, err = db.Approve(a.ID, makePermit(t, personForm(t, 3), number(t, f.ResidenceDivision, 1001)), Hash("c"), testNow, officer, testNow)
+			_, err = db.Approve(a.ID, makePermit(t, personForm(t, 3), number(t, f.ResidenceDivision, 1001)), testCode("c"), testNow, officer, testNow)
 			if err == nil {
 				t.Fatal("mismatched permit approved")
 			}
@@ -870,8 +872,8 @@ func TestEndorse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			code := "endorse-" + tt.name
 			before := auditCount(t, db)
-			rec, err := db.Endorse(tt.p, tt.prev, Hash(code), later.Add(time.Hour), officer, later)
-			_, rerr := db.RedeemOffer(Hash(code), Hash("a-"+code), "n", later.Add(time.Hour), later)
+			rec, err := db.Endorse(tt.p, tt.prev, testCode(code), later.Add(time.Hour), officer, later)
+			_, rerr := db.RedeemOffer(testCode(code), testAccess("a-"+code), "n", later.Add(time.Hour), later)
 			switch tt.code {
 			case "":
 				if err != nil {
@@ -887,7 +889,7 @@ func TestEndorse(t *testing.T) {
 					t.Errorf("endorsement offer not redeemable: %v", rerr)
 				}
 				var o Offer
-				_ = db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bOffers), []byte(Hash(code)), &o) })
+				_ = db.b.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bOffers), grantKeyOf(testCode(code)), &o) })
 				if o.Kind != OfferEndorse || o.PermitNo != tt.p.Number {
 					t.Errorf("endorsement offer = %+v", o)
 				}
@@ -922,23 +924,23 @@ func TestOfferFlow(t *testing.T) {
 	no := rec.Permit.Number
 
 	// The code works once and only before it expires.
-	if _, err := db.RedeemOffer(Hash("nope"), Hash("acc0"), "n", exp, testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.RedeemOffer(testCode("nope"), testAccess("acc0"), "n", exp, testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("unknown code: %v", err)
 	}
-	if _, err := db.RedeemOffer(Hash(code), Hash("acc0"), "n", exp, exp); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.RedeemOffer(testCode(code), testAccess("acc0"), "n", exp, exp); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("code at its expiry: %v", err)
 	}
-	acc, err := db.RedeemOffer(Hash(code), Hash("acc1"), "nonce-1", exp, exp.Add(-time.Nanosecond))
+	acc, err := db.RedeemOffer(testCode(code), testAccess("acc1"), "nonce-1", exp, exp.Add(-time.Nanosecond))
 	if err != nil {
 		t.Fatalf("RedeemOffer: %v", err)
 	}
 	if acc.PermitNo != no || acc.CNonce != "nonce-1" || acc.Authority != testAuthority || acc.Used {
 		t.Errorf("access = %+v", acc)
 	}
-	if _, err := db.RedeemOffer(Hash(code), Hash("acc2"), "n", exp, testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.RedeemOffer(testCode(code), testAccess("acc2"), "n", exp, testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("second redemption: %v", err)
 	}
-	if _, err := db.Access(Hash("acc2"), testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.Access(testAccess("acc2"), testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("access token of a refused redemption: %v", err)
 	}
 
@@ -948,10 +950,10 @@ func TestOfferFlow(t *testing.T) {
 		now  time.Time
 		ok   bool
 	}{
-		{Hash("acc1"), testNow, true},
-		{Hash("acc1"), testNow, true},
-		{Hash("acc1"), exp, false},
-		{Hash("unknown"), testNow, false},
+		{testAccess("acc1"), testNow, true},
+		{testAccess("acc1"), testNow, true},
+		{testAccess("acc1"), exp, false},
+		{testAccess("unknown"), testNow, false},
 		{"acc1", testNow, false},
 	} {
 		got, err := db.Access(tt.hash, tt.now)
@@ -962,20 +964,20 @@ func TestOfferFlow(t *testing.T) {
 
 	pub1, _, _ := ed25519.GenerateKey(nil)
 	pub2, _, _ := ed25519.GenerateKey(nil)
-	if _, err := db.IssueCredential(Hash("acc1"), pub1, exp); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.IssueCredential(testAccess("acc1"), pub1, exp); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("IssueCredential with an expired access token: %v", err)
 	}
-	p, err := db.IssueCredential(Hash("acc1"), pub1, testNow)
+	p, err := db.IssueCredential(testAccess("acc1"), pub1, testNow)
 	if err != nil {
 		t.Fatalf("IssueCredential: %v", err)
 	}
 	if p.Holder == nil || p.Credentials != 1 || p.Permit.Number != no {
 		t.Errorf("record after first credential = %+v", p)
 	}
-	if _, err := db.IssueCredential(Hash("acc1"), pub1, testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.IssueCredential(testAccess("acc1"), pub1, testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("second IssueCredential with one access token: %v", err)
 	}
-	if _, err := db.Access(Hash("acc1"), testNow); !errors.Is(err, ErrInvalidGrant) {
+	if _, err := db.Access(testAccess("acc1"), testNow); !errors.Is(err, ErrInvalidGrant) {
 		t.Errorf("Access of a used token: %v", err)
 	}
 
@@ -985,20 +987,20 @@ func TestOfferFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Endorse(ep, p.Permit, Hash("code-e"), exp, officer, testNow); err != nil {
+	if _, err := db.Endorse(ep, p.Permit, testCode("code-e"), exp, officer, testNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RedeemOffer(Hash("code-e"), Hash("acc-e"), "n2", exp, testNow); err != nil {
+	if _, err := db.RedeemOffer(testCode("code-e"), testAccess("acc-e"), "n2", exp, testNow); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.IssueCredential(Hash("acc-e"), pub2, testNow); !errors.Is(err, ErrHolderMismatch) {
+	if _, err := db.IssueCredential(testAccess("acc-e"), pub2, testNow); !errors.Is(err, ErrHolderMismatch) {
 		t.Fatalf("IssueCredential to another key: %v, want ErrHolderMismatch", err)
 	}
 	got, _ := db.Permit(no)
 	if got.Holder.X != p.Holder.X || got.Credentials != 1 {
 		t.Errorf("a refused credential changed the record: %+v", got)
 	}
-	p2, err := db.IssueCredential(Hash("acc-e"), pub1, testNow)
+	p2, err := db.IssueCredential(testAccess("acc-e"), pub1, testNow)
 	if err != nil {
 		t.Fatalf("IssueCredential to the holder after a mismatch: %v", err)
 	}
@@ -1008,13 +1010,13 @@ func TestOfferFlow(t *testing.T) {
 
 	// A revoked permit gets no credential even with a live access token.
 	rec3, code3 := issuePermit(t, db, 3)
-	if _, err := db.RedeemOffer(Hash(code3), Hash("acc3"), "n3", exp, testNow); err != nil {
+	if _, err := db.RedeemOffer(testCode(code3), testAccess("acc3"), "n3", exp, testNow); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.SetStatus(rec3.Permit.Number, Revoke, "fraud", revoker, testNow); err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.IssueCredential(Hash("acc3"), pub1, testNow)
+	_, err = db.IssueCredential(testAccess("acc3"), pub1, testNow)
 	wantConflict(t, err, "permit_revoked")
 	if got, _ := db.Permit(rec3.Permit.Number); got.Holder != nil || got.Credentials != 0 {
 		t.Errorf("revoked permit got a holder: %+v", got)
@@ -1050,19 +1052,19 @@ func TestAuditEveryWrite(t *testing.T) {
 			return
 		}, []string{"application.submit"}},
 		{"first approve opens the list", func() (err error) {
-			rec, err = db.Approve(a1.ID, makePermit(t, f1, number(t, f1.ResidenceDivision, 1)), Hash("c1"), testNow.Add(time.Hour), officer, testNow)
+			rec, err = db.Approve(a1.ID, makePermit(t, f1, number(t, f1.ResidenceDivision, 1)), testCode("c1"), testNow.Add(time.Hour), officer, testNow)
 			return
 		}, []string{"status_list.open", "permit.approve"}},
 		{"reject", func() error { _, err := db.Reject(a2.ID, []string{"no"}, officer, testNow); return err }, []string{"application.reject"}},
 		{"suspend", func() error { _, err := db.SetStatus(rec.Permit.Number, Suspend, "r", revoker, testNow); return err }, []string{"permit.suspend"}},
 		{"reinstate", func() error { _, err := db.SetStatus(rec.Permit.Number, Reinstate, "r", revoker, testNow); return err }, []string{"permit.reinstate"}},
 		{"redeem (no audit)", func() error {
-			_, err := db.RedeemOffer(Hash("c1"), Hash("a1"), "n", testNow.Add(time.Hour), testNow)
+			_, err := db.RedeemOffer(testCode("c1"), testAccess("a1"), "n", testNow.Add(time.Hour), testNow)
 			return err
 		}, nil},
 		{"credential", func() error {
 			pub, _, _ := ed25519.GenerateKey(nil)
-			_, err := db.IssueCredential(Hash("a1"), pub, testNow)
+			_, err := db.IssueCredential(testAccess("a1"), pub, testNow)
 			return err
 		}, []string{"credential.issue"}},
 		{"endorse", func() error {
@@ -1072,7 +1074,7 @@ func TestAuditEveryWrite(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = db.Endorse(e, p.Permit, Hash("c2"), testNow.Add(time.Hour), officer, testNow)
+			_, err = db.Endorse(e, p.Permit, testCode("c2"), testNow.Add(time.Hour), officer, testNow)
 			return err
 		}, []string{"permit.endorse"}},
 		{"revoke", func() error { _, err := db.SetStatus(rec.Permit.Number, Revoke, "r", revoker, testNow); return err }, []string{"permit.revoke"}},
@@ -1404,4 +1406,24 @@ func TestOpenRefusesHugeListSize(t *testing.T) {
 			t.Fatalf("Open accepted ListSize %d (want an upper bound, such as 1<<24)", size)
 		}
 	}
+}
+
+// testCode and testAccess return a valid grant of the given prefix derived
+// from name, the same each time.
+func testCode(name string) string   { return testGrant(CodePrefix, name) }
+func testAccess(name string) string { return testGrant(AccessPrefix, name) }
+
+func testGrant(prefix, name string) string {
+	h := sha256.Sum256([]byte(name))
+	return prefix + base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// grantKeyOf returns the record key of a grant.
+func grantKeyOf(secret string) []byte {
+	for _, p := range []string{CodePrefix, AccessPrefix} {
+		if k, _, ok := grantKey(secret, p); ok {
+			return k
+		}
+	}
+	panic("not a grant: " + secret)
 }
