@@ -55,7 +55,7 @@ var (
 // service is a permitd run in this process.
 type service struct {
 	base, root, token string
-	out               *syncBuffer
+	out, log          *syncBuffer
 	stop              func() int
 }
 
@@ -80,7 +80,7 @@ func startService(t *testing.T, dir string, extra ...string) *service {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	s := &service{out: out, base: listeningRE.FindStringSubmatch(out.String())[1], root: rootRE.FindStringSubmatch(out.String())[1]}
+	s := &service{out: out, log: errs, base: listeningRE.FindStringSubmatch(out.String())[1], root: rootRE.FindStringSubmatch(out.String())[1]}
 	if m := tokenRE.FindStringSubmatch(out.String()); m != nil {
 		s.token = m[1]
 	}
@@ -245,6 +245,17 @@ func TestEndToEnd(t *testing.T) {
 	mustCall(t, 200, "GET", s2.base+"/v1/permits/"+p.Number, s2.token, nil, &rec)
 	if rec.State != store.PermitRevoked {
 		t.Fatalf("after restart: %+v", rec)
+	}
+
+	// The logs name routes and statuses, never a token or a citizen ID number.
+	logs := s.log.String() + s2.log.String()
+	if !strings.Contains(logs, "route=/v1/permits/:no/revoke") {
+		t.Fatalf("no access log: %s", logs)
+	}
+	for _, secret := range []string{s.token, citizenID(1), p.Number, "epa_", "epc_", "eps_"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the log holds %q", secret)
+		}
 	}
 }
 
