@@ -198,7 +198,7 @@ func jwsHeader(tok string) (string, error) {
 // TestSeveralAuthorities hosts the province's example authorities: each
 // application goes to its city's bureau, and the trust list names them all.
 func TestSeveralAuthorities(t *testing.T) {
-	s := startService(t, t.TempDir(), "--authorities", "../../examples/authorities-zhejiang.json")
+	s := startService(t, t.TempDir(), "--authorities", "../../examples/service/authorities-zhejiang.json")
 	var hz server.ApplicationResponse
 	mustCall(t, 201, "POST", s.base+"/v1/applications", "", application(t, 1), &hz)
 	data, err := os.ReadFile("../../examples/application-minor-guardian.json")
