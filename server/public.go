@@ -140,7 +140,7 @@ func (s *Server) statusToken(id string) (*cached, error) {
 		return nil, err
 	}
 	tok, err := statuslist.SignToken(signer, kid, statuslist.TokenClaims{
-		Sub: s.statusURI(id), IssuedAt: now, ExpiresAt: now.Add(24 * time.Hour), TTL: s.cfg.StatusTTL, List: list})
+		Sub: s.statusURI(id), IssuedAt: now, ExpiresAt: now.Add(24 * time.Hour), TTL: s.cfg.StatusTTL, List: list, Fast: true})
 	if err != nil {
 		return nil, err
 	}

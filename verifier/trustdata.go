@@ -89,3 +89,13 @@ func (t *Trust) AddStatusList(token string, fetched time.Time) error {
 	t.status[vt.Sub] = &statusEntry{tok: vt, issuer: issuer.ID, fetched: fetched}
 	return nil
 }
+
+// StatusList returns the verified status list token held for uri and when
+// it was fetched.
+func (t *Trust) StatusList(uri string) (*statuslist.VerifiedToken, time.Time, bool) {
+	e, ok := t.status[uri]
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	return e.tok, e.fetched, true
+}

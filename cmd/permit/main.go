@@ -29,7 +29,8 @@ Usage:
   permit wallet accept --dir DIR (OFFER_URI | --qr IMAGE)
   permit wallet list --dir DIR
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N] [--qr FILE] [--packed]
-  permit verify --trust FILE [--pin THUMBPRINT] [--status FILE]... [--purpose P] [--aud A] [--nonce N] [--json]
+  permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
+  permit verify (--trust FILE [--pin THUMBPRINT] [--status FILE]... | --cache DIR) [--purpose P] [--aud A] [--nonce N] [--json]
                 [TEXT | --qr IMAGE | --stdin]
 
 Run "permit COMMAND -h" for the flags of a command.
@@ -86,6 +87,7 @@ var commands = map[string]command{
 	"wallet init":   walletInit,
 	"wallet add":    walletAdd,
 	"wallet accept": walletAccept,
+	"verifier sync": verifierSync,
 	"wallet list":   walletList,
 	"wallet show":   walletShow,
 	"verify":        verifyCmd,

@@ -22,6 +22,7 @@ type flagSet = *flag.FlagSet
 func verifyCmd(e *env, args []string) error {
 	fs := newFlags(e, "verify")
 	trustFile := fs.String("trust", "", "trust list JWT (with --pin) or issuer JWKS file")
+	cacheDir := fs.String("cache", "", "trust data synced by \"permit verifier sync\" (instead of --trust and --status)")
 	pin := fs.String("pin", "", "RFC 7638 thumbprint of the root key that signs the trust list")
 	var statusFiles multi
 	fs.Var(&statusFiles, "status", "status list token file (repeatable)")
@@ -35,8 +36,8 @@ func verifyCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := required(fs, "trust"); err != nil {
-		return err
+	if (*trustFile == "") == (*cacheDir == "") || (*cacheDir != "" && (*pin != "" || len(statusFiles) > 0)) {
+		return fmt.Errorf("%w: verify takes --trust FILE [--pin P] [--status FILE]... or --cache DIR", errUsage)
 	}
 	inputs := len(pos)
 	if *qrFile != "" {
@@ -48,7 +49,12 @@ func verifyCmd(e *env, args []string) error {
 	if inputs != 1 || len(pos) > 1 {
 		return fmt.Errorf("%w: verify takes exactly one of TEXT, --qr IMAGE or --stdin", errUsage)
 	}
-	td, err := loadTrust(*trustFile, *pin, statusFiles, e.now())
+	var td *verifier.Trust
+	if *cacheDir != "" {
+		td, err = loadCache(*cacheDir)
+	} else {
+		td, err = loadTrust(*trustFile, *pin, statusFiles, e.now())
+	}
 	if err != nil {
 		return err
 	}
