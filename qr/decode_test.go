@@ -61,7 +61,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // TestSegments pins what goes into the symbol: the packed form is one byte
-// segment ("ep1:") and one numeric segment, and gozxing's BYTE_SEGMENTS
+// segment ("ep2:") and one numeric segment, and gozxing's BYTE_SEGMENTS
 // metadata then holds only the prefix, which is why Decode walks the
 // segments itself. Raw base64url is a single byte segment.
 func TestSegments(t *testing.T) {
@@ -87,13 +87,14 @@ func TestSegments(t *testing.T) {
 			}
 			continue
 		}
-		if !equalInts(modes, []int{modeByte, modeNumeric}) || string(d.segs[0].data) != PackedPrefix ||
-			d.segs[1].count != 2*len(text) {
-			t.Errorf("packed: segment modes %v (first %q), want byte %q + numeric", modes, d.segs[0].data, PackedPrefix)
+		packed, _ := Pack(text)
+		if !equalInts(modes, []int{modeByte, modeNumeric}) || string(d.segs[0].data) != CompactPrefix ||
+			d.segs[1].count != len(packed)-len(CompactPrefix) {
+			t.Errorf("packed: segment modes %v (first %q), want byte %q + numeric", modes, d.segs[0].data, CompactPrefix)
 		}
 		res := gozxingDecode(t, img)
 		segs := res.GetResultMetadata()[gozxing.ResultMetadataType_BYTE_SEGMENTS].([][]byte)
-		if len(segs) != 1 || string(segs[0]) != PackedPrefix {
+		if len(segs) != 1 || string(segs[0]) != CompactPrefix {
 			t.Errorf("gozxing BYTE_SEGMENTS = %q, want only the prefix", segs)
 		}
 	}

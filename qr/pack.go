@@ -33,8 +33,11 @@ var ErrNotPackable = errors.New("qr: character cannot be packed")
 // ErrBadPacked is returned by [Unpack] for malformed packed text.
 var ErrBadPacked = errors.New("qr: malformed packed text")
 
-// Pack returns text in the compact form used inside QR codes: [PackedPrefix]
-// followed by two digits per character (the character's code minus 45,
+// Pack returns text in the compact form used inside QR codes. A well-formed
+// presentation (canonical base64url segments separated by '.' and '~') gets
+// the compressed form of [CompactPrefix] when that is shorter, as it is for
+// any real presentation; other text gets [PackedPrefix] followed by two
+// digits per character (the character's code minus 45,
 // zero-padded, so '-' is "00" and '~' is "81"). The digits go into a numeric
 // QR segment at 10 bits per three digits, 6.67 bits per character instead of
 // 8 in byte mode: the same trick as SMART Health Cards. Pack refuses empty
@@ -44,6 +47,18 @@ func Pack(text string) (string, error) {
 	if err := checkPresentation(text); err != nil {
 		return "", err
 	}
+	d, err := packDigits(text)
+	if err != nil {
+		return "", err
+	}
+	if c, ok := packCompact(text); ok && len(c) < len(d) {
+		return c, nil
+	}
+	return d, nil
+}
+
+// packDigits is the two-digits-a-character form of [PackedPrefix].
+func packDigits(text string) (string, error) {
 	var b strings.Builder
 	b.Grow(len(PackedPrefix) + 2*len(text))
 	b.WriteString(PackedPrefix)
@@ -59,11 +74,21 @@ func Pack(text string) (string, error) {
 	return b.String(), nil
 }
 
-// Unpack reverses [Pack]: it takes PackedPrefix (in either case) followed by
-// an even number of digits, each pair at most 81, and returns the
-// presentation text.
+// Unpack reverses [Pack]: it takes CompactPrefix followed by digits, or
+// PackedPrefix followed by an even number of digits, each pair at most 81
+// (either prefix in either case), and returns the presentation text.
 func Unpack(s string) (string, error) {
-	if !hasPackedPrefix(s) {
+	if hasPrefixFold(s, CompactPrefix) {
+		text, err := unpackCompact(s)
+		if err != nil {
+			return "", err
+		}
+		if hasPackedPrefix(text) {
+			return "", fmt.Errorf("%w: result starts with a packed prefix", ErrBadPacked)
+		}
+		return text, nil
+	}
+	if !hasPrefixFold(s, PackedPrefix) {
 		return "", fmt.Errorf("%w: missing prefix %q", ErrBadPacked, PackedPrefix)
 	}
 	digits := s[len(PackedPrefix):]
@@ -96,8 +121,8 @@ func Unpack(s string) (string, error) {
 
 // NormalizeScanned turns what a scanner read into presentation text. It
 // trims surrounding white space (USB scanners end with Enter, CR or LF) and
-// unpacks text that starts with [PackedPrefix] (in either case); other text
-// is returned as is.
+// unpacks text that starts with [CompactPrefix] or [PackedPrefix] (in either
+// case); other text is returned as is.
 func NormalizeScanned(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -116,14 +141,19 @@ func checkPresentation(text string) error {
 	case text == "":
 		return ErrEmpty
 	case hasPackedPrefix(text):
-		return fmt.Errorf("qr: presentation starts with the packed prefix %q", PackedPrefix)
+		return fmt.Errorf("qr: presentation starts with a packed prefix (%q or %q)", PackedPrefix, CompactPrefix)
 	case strings.TrimSpace(text) != text:
 		return errors.New("qr: presentation has surrounding white space")
 	}
 	return nil
 }
 
-// hasPackedPrefix reports whether s starts with PackedPrefix, ignoring case.
+// hasPackedPrefix reports whether s starts with PackedPrefix or
+// CompactPrefix, ignoring case.
 func hasPackedPrefix(s string) bool {
-	return len(s) >= len(PackedPrefix) && strings.EqualFold(s[:len(PackedPrefix)], PackedPrefix)
+	return hasPrefixFold(s, PackedPrefix) || hasPrefixFold(s, CompactPrefix)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
