@@ -34,7 +34,7 @@ func TestUsage(t *testing.T) {
 		{"group alone", []string{"wallet"}, 2, "", "permit wallet show"},
 		{"unknown flag", []string{"keys", "new", "--out", out, "--bogus"}, 2, "", "flag provided but not defined: -bogus"},
 		{"keys new without --out", []string{"keys", "new"}, 2, "", "needs --out"},
-		{"verify without --trust", []string{"verify", "some-code"}, 2, "", "permit verify needs --trust"},
+		{"verify without --trust", []string{"verify", "some-code"}, 2, "", "verify takes --trust FILE [--pin P] [--status FILE]... or --cache DIR"},
 		{"verify without input", []string{"verify", "--trust", list, "--pin", "x"}, 2, "", "exactly one of TEXT, --qr IMAGE or --stdin"},
 		{"verify TEXT and --stdin", []string{"verify", "--trust", list, "--pin", "x", "--stdin", "code"}, 2, "", "exactly one of"},
 		{"verify TEXT and --qr", []string{"verify", "--trust", list, "--pin", "x", "--qr", "a.png", "code"}, 2, "", "exactly one of"},
