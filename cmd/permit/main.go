@@ -31,7 +31,7 @@ Usage:
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N] [--qr FILE] [--packed]
   permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
   permit verify (--trust FILE [--pin THUMBPRINT] [--status FILE]... | --cache DIR) [--purpose P] [--aud A] [--nonce N] [--json]
-                [TEXT | --qr IMAGE | --stdin]
+                [TEXT | --qr IMAGE | --stdin [--text]]
 
 Run "permit COMMAND -h" for the flags of a command.
 Purposes: residence-proof (default), public-service, convenience, police-check, identity-card, credit-loan.

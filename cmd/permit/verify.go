@@ -30,6 +30,7 @@ func verifyCmd(e *env, args []string) error {
 	aud := fs.String("aud", "", "this verifier's audience")
 	nonce := fs.String("nonce", "", "the challenge nonce this verifier gave")
 	asJSON := fs.Bool("json", false, "print one JSON object per verdict")
+	asText := fs.Bool("text", false, "counter mode: one-line text verdicts even when standard output is not a terminal")
 	qrFile := fs.String("qr", "", "read the code from an image file")
 	stdin := fs.Bool("stdin", false, "counter mode: one code per line from standard input")
 	pos, err := parse(fs, args)
@@ -59,7 +60,14 @@ func verifyCmd(e *env, args []string) error {
 		return err
 	}
 	opts := verifier.Options{Trust: td, Purpose: *purpose, Audience: *aud, Nonce: *nonce, Replay: verifier.NewReplayCache()}
-	p := &printer{e: e, json: *asJSON, color: !*asJSON && isTerminal(e.stdout)}
+	if *asJSON && *asText {
+		return fmt.Errorf("%w: --json and --text do not go together", errUsage)
+	}
+	// Counter mode writes JSON lines for whatever reads its output, and
+	// coloured one-line verdicts for a person at a terminal.
+	tty := isTerminal(e.stdout)
+	jsonOut := *asJSON || (*stdin && !*asText && !tty)
+	p := &printer{e: e, json: jsonOut, color: !jsonOut && tty}
 
 	switch {
 	case *stdin:
