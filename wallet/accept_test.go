@@ -829,3 +829,23 @@ func TestAcceptErrorTextIsSafe(t *testing.T) {
 		})
 	}
 }
+
+// TestInWindowMonthEnd follows permit's rule for the window of a permit due
+// at the end of a month: one calendar month before, clamped.
+func TestInWindowMonthEnd(t *testing.T) {
+	cn := permit.ChinaTime()
+	e := wallet.Entry{Expires: time.Date(2028, 3, 31, 0, 0, 0, 0, cn)}
+	for _, tc := range []struct {
+		now  time.Time
+		want bool
+	}{
+		{time.Date(2028, 2, 28, 23, 59, 0, 0, cn), false},
+		{time.Date(2028, 2, 29, 0, 0, 0, 0, cn), true},
+		{time.Date(2028, 3, 30, 23, 59, 0, 0, cn), true},
+		{time.Date(2028, 3, 31, 0, 0, 0, 0, cn), false},
+	} {
+		if got := e.InWindow(tc.now); got != tc.want {
+			t.Errorf("InWindow(%v) = %v, want %v", tc.now, got, tc.want)
+		}
+	}
+}

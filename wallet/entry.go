@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"github.com/epermit/epermit/permit"
 	"time"
 
 	"github.com/epermit/epermit/credential"
@@ -43,10 +44,15 @@ func (e Entry) DaysLeft(now time.Time) int {
 }
 
 // InWindow reports whether now falls in the endorsement window: the month
-// before Expires, from Expires.AddDate(0, -1, 0) inclusive to Expires
-// exclusive. The holder should have the permit endorsed then.
+// before Expires, from the start (China time) of the day permit's rules
+// open it (one calendar month before, clamped to the month's end: a permit
+// due March 31 opens on February 28 or 29) to Expires exclusive. The holder
+// should have the permit endorsed then.
 func (e Entry) InWindow(now time.Time) bool {
-	return !now.Before(e.Expires.AddDate(0, -1, 0)) && now.Before(e.Expires)
+	cn := permit.ChinaTime()
+	opens := permit.DateOf(e.Expires, cn).AddMonths(-1)
+	start := time.Date(opens.Year, opens.Month, opens.Day, 0, 0, 0, 0, cn)
+	return !now.Before(start) && now.Before(e.Expires)
 }
 
 // Overdue reports whether the endorsement was due at or before now: a

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"errors"
+	"github.com/epermit/epermit/permit"
 	"os"
 	"path/filepath"
 	"slices"
@@ -265,7 +266,8 @@ func TestListDamagedStore(t *testing.T) {
 
 func TestEntryDates(t *testing.T) {
 	t.Parallel()
-	due := time.Date(2027, 9, 24, 0, 0, 0, 0, time.UTC)
+	// Credentials expire at midnight China time (issuer.Claims).
+	due := time.Date(2027, 9, 24, 0, 0, 0, 0, permit.ChinaTime())
 	e := Entry{Expires: due}
 	tests := []struct {
 		name          string

@@ -28,7 +28,7 @@ Usage:
   permit wallet add --dir DIR [--jwks FILE] FILE
   permit wallet accept --dir DIR (OFFER_URI | --qr IMAGE)
   permit wallet list --dir DIR
-  permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N] [--qr FILE] [--packed]
+  permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N | --live [--live-for D]] [--qr FILE] [--packed=false]
   permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
   permit verify (--trust FILE [--pin THUMBPRINT] [--status FILE]... | --cache DIR) [--purpose P] [--aud A] [--nonce N] [--json]
                 [TEXT | --qr IMAGE | --stdin [--text]]
