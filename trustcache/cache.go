@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -61,6 +62,9 @@ type meta struct {
 type entry struct {
 	File string `json:"file"`
 	ETag string `json:"etag,omitempty"`
+	// Version is the trust list's version, kept so that a rollback is
+	// refused even when the held file is lost or damaged.
+	Version int64 `json:"version,omitempty"`
 	// Fetched is when the document was last fetched or confirmed unchanged.
 	Fetched time.Time `json:"fetched"`
 }
@@ -91,6 +95,15 @@ func Open(dir string) (*Cache, error) {
 	if c.meta.Status == nil {
 		c.meta.Status = map[string]*entry{}
 	}
+	files := []*entry{c.meta.Trust}
+	for _, e := range c.meta.Status {
+		files = append(files, e)
+	}
+	for _, e := range files {
+		if e != nil && (e.File == "" || filepath.Base(e.File) != e.File || !filepath.IsLocal(e.File)) {
+			return nil, fmt.Errorf("trustcache: %s names the file %q outside the cache", filepath.Join(dir, metaFile), e.File)
+		}
+	}
 	return c, nil
 }
 
@@ -117,6 +130,9 @@ type Report struct {
 
 // Err returns the failures of a sync joined, or nil.
 func (r *Report) Err() error {
+	if r == nil {
+		return nil
+	}
 	var errs []error
 	for _, it := range r.Items {
 		if it.Err != nil {
@@ -144,9 +160,8 @@ func (c *Cache) Sync(ctx context.Context, client *http.Client, from, pin string,
 	if from == "" {
 		from = c.meta.From
 	}
-	u, err := url.Parse(from)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("trustcache: --from %q: want the issuer service's http(s) URL", from)
+	if err := checkURL(from); err != nil {
+		return nil, fmt.Errorf("trustcache: --from: %w", err)
 	}
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
@@ -167,11 +182,37 @@ func (c *Cache) Sync(ctx context.Context, client *http.Client, from, pin string,
 			}
 		}
 	}
-	c.meta.Pin, c.meta.From = pin, from
+	// A pin is kept once something has verified under it: a mistyped pin on
+	// a first sync must not lock the directory.
+	if c.meta.Trust != nil {
+		c.meta.Pin = pin
+	}
+	c.meta.From = from
 	if err := c.writeMeta(); err != nil {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// checkURL accepts https URLs, and http ones on the loopback interface only:
+// a 304 answer is not signed, so over plain HTTP anyone on the path could
+// keep a verifier on an old status list.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if h == "localhost" || net.ParseIP(h).IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("%q: plain http only to this machine (loopback); use https", s)
+	}
+	return fmt.Errorf("%q is not an http(s) URL", s)
 }
 
 // heldList returns the trust list held, verified again.
@@ -201,7 +242,8 @@ func (c *Cache) syncTrust(ctx context.Context, client *http.Client, u, pin strin
 		return nil, it
 	}
 	if body == nil { // 304: what we hold is current
-		c.meta.Trust.Fetched, it.Fetched, it.Result = now, now, "not modified"
+		c.meta.Trust.Fetched = later(c.meta.Trust.Fetched, now)
+		it.Fetched, it.Result = c.meta.Trust.Fetched, "not modified"
 		return held, it
 	}
 	next, err := trust.Verify(string(body), pin)
@@ -213,13 +255,26 @@ func (c *Cache) syncTrust(ctx context.Context, client *http.Client, u, pin strin
 		it.Err = err
 		return nil, it
 	}
+	if c.meta.Trust != nil && next.Version < c.meta.Trust.Version {
+		it.Err = fmt.Errorf("%w: version %d, held %d", trust.ErrRollback, next.Version, c.meta.Trust.Version)
+		return nil, it
+	}
 	if err := atomicfile.Write(filepath.Join(c.dir, trustFile), body, 0o644); err != nil {
 		it.Err = err
 		return nil, it
 	}
-	c.meta.Trust = &entry{File: trustFile, ETag: newTag, Fetched: now}
+	c.meta.Trust = &entry{File: trustFile, ETag: newTag, Fetched: now, Version: next.Version}
 	it.Result, it.IssuedAt, it.Fetched = "updated", next.IssuedAt, now
 	return next, it
+}
+
+// later returns the later of two times: a confirmation never moves a
+// document's age back because of a clock that was set back.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func statusFile(uri string) string {
@@ -229,6 +284,10 @@ func statusFile(uri string) string {
 
 func (c *Cache) syncStatus(ctx context.Context, client *http.Client, uri string, list *trust.List, now time.Time) Item {
 	it := Item{Kind: "status list", URL: uri, Result: "kept"}
+	if err := checkURL(uri); err != nil {
+		it.Err = err
+		return it
+	}
 	old := c.meta.Status[uri]
 	var oldTok *statuslist.VerifiedToken
 	if old != nil {
@@ -249,7 +308,8 @@ func (c *Cache) syncStatus(ctx context.Context, client *http.Client, uri string,
 		return it
 	}
 	if body == nil {
-		old.Fetched, it.Fetched, it.Result = now, now, "not modified"
+		old.Fetched = later(old.Fetched, now)
+		it.Fetched, it.Result = old.Fetched, "not modified"
 		return it
 	}
 	tok, err := verifyStatus(list, uri, string(body), now)

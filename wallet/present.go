@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"crypto"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -46,6 +47,31 @@ type Request struct {
 // before touching the credential. A credential without a disclosure the
 // purpose requires gives ErrMissingGroup.
 func (w *Wallet) Present(permitNo string, req Request) (string, error) {
+	purpose, err := checkRequest(req)
+	if err != nil {
+		return "", err
+	}
+	_, issued, err := w.Get(permitNo)
+	if err != nil {
+		return "", err
+	}
+	return present(issued, w.key, purpose, req)
+}
+
+// PresentCredential is Present for a credential held elsewhere than in a
+// wallet directory, such as a browser's storage, with the device key
+// behind signer (a WebCrypto key, say). The credential is presented as it
+// is: check it with Inspect when it is stored.
+func PresentCredential(issued string, signer crypto.Signer, req Request) (string, error) {
+	purpose, err := checkRequest(req)
+	if err != nil {
+		return "", err
+	}
+	return present(issued, signer, purpose, req)
+}
+
+// checkRequest returns the purpose of req if the policy allows it.
+func checkRequest(req Request) (*trust.Purpose, error) {
 	policy := req.Policy
 	if policy == nil {
 		p := trust.DefaultPolicy()
@@ -57,20 +83,25 @@ func (w *Wallet) Present(permitNo string, req Request) (string, error) {
 	}
 	purpose, ok := policy.Purpose(id)
 	if !ok {
-		return "", fmt.Errorf("wallet: present: %w: %q", ErrUnknownPurpose, id)
+		return nil, fmt.Errorf("wallet: present: %w: %q", ErrUnknownPurpose, id)
 	}
 	if !purpose.Allowed {
-		return "", &RefusedError{Purpose: id, Refusal: purpose.Refusal}
+		return nil, &RefusedError{Purpose: id, Refusal: purpose.Refusal}
 	}
 	if req.Now.IsZero() {
-		return "", fmt.Errorf("wallet: present: %w: no clock (Now)", ErrInvalidRequest)
+		return nil, fmt.Errorf("wallet: present: %w: no clock (Now)", ErrInvalidRequest)
 	}
+	if req.Nonce != "" && req.Audience == "" {
+		return nil, fmt.Errorf("wallet: present: %w: a challenge nonce needs its audience", ErrInvalidRequest)
+	}
+	return purpose, nil
+}
+
+// present binds the disclosures purpose needs of issued to the holder key.
+func present(issued string, signer crypto.Signer, purpose *trust.Purpose, req Request) (string, error) {
+	id := purpose.ID
 	aud, nonce := req.Audience, req.Nonce
-	if nonce != "" {
-		if aud == "" {
-			return "", fmt.Errorf("wallet: present: %w: a challenge nonce needs its audience", ErrInvalidRequest)
-		}
-	} else {
+	if nonce == "" {
 		if aud == "" {
 			aud = credential.AnyAudience
 		}
@@ -85,10 +116,6 @@ func (w *Wallet) Present(permitNo string, req Request) (string, error) {
 		nonce = base64.RawURLEncoding.EncodeToString(b)
 	}
 
-	_, issued, err := w.Get(permitNo)
-	if err != nil {
-		return "", err
-	}
 	p, err := sdjwt.Split(issued)
 	if err != nil {
 		return "", fmt.Errorf("wallet: present: %w: %w", ErrInvalidCredential, err)
@@ -106,7 +133,7 @@ func (w *Wallet) Present(permitNo string, req Request) (string, error) {
 			return "", fmt.Errorf("wallet: present: %w: %s needs %q", ErrMissingGroup, id, g)
 		}
 	}
-	b, err := sdjwt.Bind(sdjwt.Presentation{IssuerJWT: p.IssuerJWT, Disclosures: keep}, w.key, aud, nonce, req.Now)
+	b, err := sdjwt.Bind(sdjwt.Presentation{IssuerJWT: p.IssuerJWT, Disclosures: keep}, signer, aud, nonce, req.Now)
 	if err != nil {
 		return "", fmt.Errorf("wallet: present: %w", err)
 	}

@@ -157,6 +157,20 @@ func (w *Wallet) credPath(permitNo string) string {
 	return filepath.Join(w.dir, credentialsDir, permitNo+credentialExt)
 }
 
+// Inspect checks an issued credential as Add does, against the issuer's
+// keys and for the device key device, and returns its entry, without
+// storing it: for a wallet whose storage is elsewhere, such as a browser's.
+func Inspect(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (Entry, error) {
+	if issuerKeys == nil {
+		return Entry{}, fmt.Errorf("wallet: inspect: %w: no issuer keys", ErrIssuerSignature)
+	}
+	_, c, err := decode(issued, issuerKeys, device)
+	if err != nil {
+		return Entry{}, err
+	}
+	return entryOf(c), nil
+}
+
 // decode parses an issued credential and checks it as Add documents,
 // verifying the issuer signature only when issuerKeys is not nil.
 func decode(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (sdjwt.Presentation, *credential.Claims, error) {
