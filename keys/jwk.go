@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/epermit/epermit/internal/jws"
 	"strings"
 )
 
@@ -227,10 +228,12 @@ type JWKS struct {
 // (ErrDuplicateKey) is refused as a whole. Keys are identified by their
 // thumbprint, which a present kid must equal, so two entries for one key
 // are duplicates even if only one has a kid. Other top-level members are
-// ignored.
+// ignored; duplicate or case-variant member names are refused.
 func ParseJWKS(data []byte) (JWKS, error) {
+	// Strict: a set that names "keys" twice (or "Keys") is refused, so two
+	// parsers can never read two different sets from it.
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	if err := jws.DecodeStrict(data, &top); err != nil {
 		return JWKS{}, fmt.Errorf("keys: jwks: %w: %w", ErrInvalidJWK, err)
 	}
 	raw, ok := top["keys"]

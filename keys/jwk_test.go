@@ -380,3 +380,20 @@ func TestThumbprintMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestParseJWKSStrict(t *testing.T) {
+	t.Parallel()
+	k := `{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`
+	for _, tc := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"plain", `{"keys":[` + k + `]}`, true},
+		{"keys twice", `{"keys":[],"keys":[` + k + `]}`, false},
+		{"case variant", `{"keys":[` + k + `],"Keys":[]}`, false},
+	} {
+		if _, err := ParseJWKS([]byte(tc.in)); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
