@@ -6,16 +6,25 @@ GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build test fuzz demo demo-offline run bench bench-scan lint clean
+.PHONY: all build wasm test fuzz demo demo-offline run bench bench-scan lint clean
 
 all: build
 
-build:
+build: wasm
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-test:
+# The browser apps' WebAssembly module (the Go verifier, QR decoder and wallet)
+# and Go's loader for it, embedded into permitd by package web.
+WASM_DIR := web/static/app
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_DIR)/epermit.wasm ./cmd/epermit-wasm
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_DIR)/wasm_exec.js
+
+test: wasm
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./cmd/epermit-wasm ./browser
 	$(GO) test -count=1 ./...
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./cmd/epermit-wasm ./browser
 	$(MAKE) --no-print-directory fuzz
 
 # Short, bounded fuzzing of the parsers that face untrusted input.

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,7 +101,8 @@ func openapiServer(t *testing.T) *Server {
 	}
 	s, err := New(Config{BaseURL: "https://ep.example", Store: db,
 		Root:        ed25519.NewKeyFromSeed(bytes.Repeat([]byte{12}, 32)),
-		Authorities: []*Authority{{Slug: "zj", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang"}, Region: "33", Keys: ring}}})
+		Authorities: []*Authority{{Slug: "zj", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang"}, Region: "33", Keys: ring}},
+		Apps:        http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,8 @@ func openapiServer(t *testing.T) *Server {
 func openapiRoutes(s *Server) []string {
 	var out []string
 	for _, r := range s.e.Routes() {
-		out = append(out, r.Method+" "+openapiParam.ReplaceAllString(r.Path, "{$1}"))
+		p := openapiParam.ReplaceAllString(r.Path, "{$1}")
+		out = append(out, r.Method+" "+strings.Replace(p, "/*", "/{path}", 1))
 	}
 	return out
 }

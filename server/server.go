@@ -81,6 +81,9 @@ type Config struct {
 	StatusTTL time.Duration
 	// OfferTTL is how long a credential offer's pre-authorized code works; 0 means 15 minutes.
 	OfferTTL time.Duration
+	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
+	// web); nil serves none.
+	Apps http.Handler
 }
 
 // Server serves the API. Use [Server.Handler] with an http.Server.
@@ -247,6 +250,13 @@ func (s *Server) routes() *echo.Echo {
 
 	e.POST("/token", s.token)
 	e.POST("/credential", s.credential)
+
+	if s.cfg.Apps != nil {
+		apps := echo.WrapHandler(s.cfg.Apps)
+		for _, p := range []string{"/verify", "/verify/*", "/wallet", "/wallet/*", "/app/*"} {
+			e.Match(getHead, p, apps)
+		}
+	}
 	return e
 }
 

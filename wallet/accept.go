@@ -1,3 +1,9 @@
+//go:build !js
+
+// The browser wallet (cmd/epermit-wasm and web/static/wallet) speaks
+// OpenID4VCI with fetch in JavaScript: this HTTP client stays out of the
+// WebAssembly module.
+
 package wallet
 
 import (

@@ -18,6 +18,7 @@ import (
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/web"
 )
 
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) error {
@@ -84,8 +85,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	if *baseURL == "" {
 		*baseURL = scheme + "://" + ln.Addr().String()
 	}
+	pin := keys.Thumbprint(root.Public().(ed25519.PublicKey))
+	apps, err := web.New(web.Config{Pin: pin, Issuer: *baseURL})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv, err := server.New(server.Config{BaseURL: *baseURL, Authorities: auths, Root: root, Store: db, Logger: log,
-		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5))})
+		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps})
 	if err != nil {
 		ln.Close()
 		return err
@@ -110,7 +117,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	for _, a := range auths {
 		fmt.Fprintf(stdout, "  issuer %-8s %s/%s  (%s)\n", a.Slug, base, a.Slug, a.Name.EN)
 	}
-	fmt.Fprintf(stdout, "  trust list      %s/trust-list   root key %s\n", base, keys.Thumbprint(root.Public().(ed25519.PublicKey)))
+	fmt.Fprintf(stdout, "  trust list      %s/trust-list   root key %s\n", base, pin)
+	if apps.Built() {
+		fmt.Fprintf(stdout, "  apps            %s/verify/ (officials' verifier)  %s/wallet/ (residents' wallet)\n", base, base)
+	} else {
+		fmt.Fprintf(stdout, "  apps            not built into this binary (make wasm, then build again)\n")
+	}
 	fmt.Fprintf(stdout, "  issuer keys     %s/.well-known/jwks.json\n", base)
 	fmt.Fprintf(stdout, "  health, metrics %s/healthz  %s/metrics\n", base, base)
 	if firstToken != "" {

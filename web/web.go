@@ -1,0 +1,126 @@
+// Package web serves the browser apps, the officials' offline verifier at
+// /verify/ and the resident's wallet at /wallet/, from files embedded in the
+// binary, with their shared WebAssembly module under /app/.
+//
+// The module (app/epermit.wasm, built from cmd/epermit-wasm by "make wasm")
+// and Go's app/wasm_exec.js are build products: a binary built without them
+// still serves the pages, and answers 503 for the module with how to build it.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed all:static
+var static embed.FS
+
+// Config is what the pages need to know of the service that serves them.
+type Config struct {
+	// Pin is the RFC 7638 thumbprint of the root key that signs the trust list.
+	Pin string
+	// Issuer is the service's base URL.
+	Issuer string
+}
+
+// file is one embedded file ready to serve.
+type file struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// Handler serves the apps. Mount it for the paths under /verify/, /wallet/
+// and /app/.
+type Handler struct {
+	files map[string]*file // by URL path
+}
+
+// New reads the embedded files and returns their handler.
+func New(cfg Config) (*Handler, error) {
+	h := &Handler{files: map[string]*file{}}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		h.add("/"+strings.TrimPrefix(p, "static/"), body)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	conf, err := json.Marshal(map[string]string{"pin": cfg.Pin, "trust_list": "/trust-list", "issuer": cfg.Issuer})
+	if err != nil {
+		return nil, err
+	}
+	h.add("/verify/config.json", conf)
+	return h, nil
+}
+
+func (h *Handler) add(p string, body []byte) {
+	ctype := mime.TypeByExtension(path.Ext(p))
+	switch path.Ext(p) {
+	case ".webmanifest":
+		ctype = "application/manifest+json"
+	case ".wasm":
+		ctype = "application/wasm"
+	case "":
+		ctype = http.DetectContentType(body)
+	}
+	sum := sha256.Sum256(body)
+	h.files[p] = &file{body: body, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// ServeHTTP serves GET and HEAD for the embedded files; a directory path
+// serves its index.html.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	p := r.URL.Path
+	if p == "/verify" || p == "/wallet" {
+		http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
+		return
+	}
+	if strings.HasSuffix(p, "/") {
+		p += "index.html"
+	}
+	f := h.files[p]
+	if f == nil {
+		if p == "/app/epermit.wasm" || p == "/app/wasm_exec.js" {
+			http.Error(w, "the WebAssembly module is not built into this binary: run make wasm, then build again", http.StatusServiceUnavailable)
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", f.ctype)
+	hd.Set("ETag", f.etag)
+	// Always revalidate: the service workers keep the apps for offline use.
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasSuffix(p, ".html") {
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'")
+		hd.Set("Referrer-Policy", "no-referrer")
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+}
+
+// Built reports whether the WebAssembly module is embedded.
+func (h *Handler) Built() bool { return h.files["/app/epermit.wasm"] != nil }
