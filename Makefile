@@ -6,7 +6,7 @@ GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build wasm test fuzz demo demo-offline run bench bench-scan lint clean
+.PHONY: all build wasm screenshots test fuzz demo demo-offline run bench bench-scan lint clean
 
 all: build
 
@@ -51,6 +51,10 @@ run: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The browser tests again, saving their screenshots into docs/screenshots.
+screenshots: wasm
+	$(GO) test -count=1 -run TestBrowserApps ./cmd/permitd -args -screenshots
 
 # QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
 bench-scan:

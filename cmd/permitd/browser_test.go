@@ -132,7 +132,11 @@ func screenshot(t *testing.T, ctx context.Context, sel, name string) []byte {
 	var shot []byte
 	var err error
 	if sel == "" {
-		shot, err = chromedp.Run(c, chromedp.FullScreenshot(90))
+		// From the top, so that sticky headers stay where they belong.
+		if _, err := chromedp.Run(c, chromedp.Evaluate[bool](`window.scrollTo(0, 0), true`)); err != nil {
+			t.Fatal(err)
+		}
+		shot, err = chromedp.Run(c, chromedp.FullScreenshot(100)) // 100: PNG
 	} else {
 		shot, err = chromedp.Run(c, chromedp.Screenshot(sel, chromedp.NodeVisible))
 	}
