@@ -17,7 +17,9 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,3 +188,25 @@ func match(header, etag string) bool {
 
 // Built reports whether the WebAssembly module is embedded.
 func (h *Handler) Built() bool { return h.files["/app/epermit.wasm"] != nil }
+
+// Export writes the apps as static files under dir, with /verify/config.json
+// for this configuration, for a web server other than permitd: dir/verify/,
+// dir/wallet/ and dir/app/ go at the root of the site that also serves the
+// trust list (/trust-list), the status lists and the wallet's endpoints.
+func (h *Handler) Export(dir string) (int, error) {
+	n := 0
+	for p, f := range h.files {
+		if strings.HasSuffix(p, "/README.md") || strings.HasSuffix(p, "/.keep") {
+			continue
+		}
+		path := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "/")))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return n, err
+		}
+		if err := os.WriteFile(path, f.body, 0o644); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -2,17 +2,20 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/epermit/epermit/internal/atomicfile"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/web"
 )
 
 // adminClient calls a running permitd with the admin token from PERMITD_TOKEN.
@@ -163,5 +166,37 @@ func keysRotate(args []string, stdout io.Writer) error {
 	if rotated == 0 {
 		return fmt.Errorf("%w: no authority %q", errUsage, *slug)
 	}
+	return nil
+}
+
+// appsExport writes the browser apps as static files, with the root key pin
+// of this data directory in /verify/config.json.
+func appsExport(args []string, stdout io.Writer) error {
+	var c common
+	fs := flags("apps export", &c)
+	out := fs.String("out", "", "")
+	base := fs.String("base-url", os.Getenv("PERMITD_BASE_URL"), "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || *base == "" {
+		return fmt.Errorf("%w: apps export needs --out DIR and --base-url URL (the site that serves /trust-list)", errUsage)
+	}
+	root, _, err := keys.LoadOrCreate(filepath.Join(c.data, "keys"), "root")
+	if err != nil {
+		return err
+	}
+	apps, err := web.New(web.Config{Pin: keys.Thumbprint(root.Public().(ed25519.PublicKey)), Issuer: strings.TrimSuffix(*base, "/")})
+	if err != nil {
+		return err
+	}
+	if !apps.Built() {
+		return fmt.Errorf("the WebAssembly module is not built into this binary: make wasm, then build again")
+	}
+	n, err := apps.Export(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d files written under %s: serve verify/, wallet/ and app/ at the root of %s\n", n, *out, *base)
 	return nil
 }

@@ -29,6 +29,8 @@ Usage:
   permitd backup --out FILE [--server URL] copy the store while it is in use (with --server) or stopped
   permitd audit verify                     check the audit log's hash chain
   permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
+  permitd apps export --out DIR --base-url URL
+                                           write the browser apps as static files for another web server
 
 Common flags (each also read from the environment variable in brackets):
   --data DIR           data directory: store, keys [PERMITD_DATA, default ./var]
@@ -92,6 +94,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return auditVerify(args, stdout)
 	case "keys rotate":
 		return keysRotate(args, stdout)
+	case "apps export":
+		return appsExport(args, stdout)
 	case "help ":
 		return flag.ErrHelp
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
@@ -26,6 +27,7 @@ import (
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/web"
 )
 
 func runCmd(args ...string) (int, string, string) {
@@ -253,5 +255,38 @@ func TestTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.TLS == nil {
 		t.Fatalf("healthz over TLS: %d", resp.StatusCode)
+	}
+}
+
+// TestAppsExport writes the browser apps as static files with this data
+// directory's root key pin.
+func TestAppsExport(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "site")
+	code, stdout, errs := runCmd("apps", "export", "--data", filepath.Join(dir, "var"), "--out", out, "--base-url", "https://ep.example/")
+	if !(&web.Handler{}).Built() && code == 1 && strings.Contains(errs, "make wasm") {
+		t.Skip("the WebAssembly module is not built (make wasm)")
+	}
+	if code != 0 || !strings.Contains(stdout, "files written") {
+		t.Fatalf("apps export: %d %s %s", code, stdout, errs)
+	}
+	conf, err := os.ReadFile(filepath.Join(out, "verify", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _, err := keys.LoadOrCreate(filepath.Join(dir, "var", "keys"), "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), keys.Thumbprint(root.Public().(ed25519.PublicKey))) || !strings.Contains(string(conf), `"https://ep.example"`) {
+		t.Fatalf("config.json %s", conf)
+	}
+	for _, f := range []string{"verify/index.html", "wallet/index.html", "app/epermit.wasm", "app/wasm_exec.js"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if code, _, _ := runCmd("apps", "export", "--out", out); code != 2 {
+		t.Errorf("apps export without --base-url: %d", code)
 	}
 }
