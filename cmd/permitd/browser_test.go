@@ -168,22 +168,10 @@ func scanShot(t *testing.T, shot []byte) string {
 }
 
 // verifyOnline verifies a presentation with the Go verifier and trust data
-// fetched from the service.
+// synced from the service.
 func verifyOnline(t *testing.T, s *service, text, purpose string) *verifier.Result {
 	t.Helper()
-	now := time.Now()
-	tru, err := verifier.LoadTrustList(string(mustCall(t, 200, "GET", s.base+"/trust-list", "", nil, nil)), s.root, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, is := range tru.Store().List().Issuers {
-		for _, u := range is.StatusLists {
-			if err := tru.AddStatusList(string(mustCall(t, 200, "GET", u, "", nil, nil)), now); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return verifier.Verify(text, verifier.Options{Trust: tru, Purpose: purpose, Now: now})
+	return verifier.Verify(text, verifier.Options{Trust: syncedTrust(t, s), Purpose: purpose, Now: time.Now()})
 }
 
 // mjpeg writes a fake camera video: frames of the image on a 640x480 scene.

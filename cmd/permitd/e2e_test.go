@@ -24,6 +24,7 @@ import (
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/trustcache"
 	"github.com/epermit/epermit/verifier"
 	"github.com/epermit/epermit/wallet"
 )
@@ -173,23 +174,30 @@ func approved(t *testing.T, s *service, n int) server.PermitResponse {
 	return p
 }
 
-// offlineVerify syncs the trust data over HTTP, then verifies the wallet's
-// presentation with no network.
-func offlineVerify(t *testing.T, s *service, w *wallet.Wallet, no string) *verifier.Result {
+// syncedTrust syncs a new verifier cache from the service, as a counter's
+// verifier does, and loads it for offline verification.
+func syncedTrust(t *testing.T, s *service) *verifier.Trust {
 	t.Helper()
-	now := time.Now()
-	trustList := mustCall(t, 200, "GET", s.base+"/trust-list", "", nil, nil)
-	tru, err := verifier.LoadTrustList(string(trustList), s.root, now)
+	c, err := trustcache.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, is := range tru.Store().List().Issuers {
-		for _, u := range is.StatusLists {
-			if err := tru.AddStatusList(string(mustCall(t, 200, "GET", u, "", nil, nil)), now); err != nil {
-				t.Fatal(err)
-			}
-		}
+	rep, err := c.Sync(context.Background(), nil, s.base, s.root, time.Now())
+	if err != nil || rep.Err() != nil {
+		t.Fatalf("sync: %v %v", err, rep.Err())
 	}
+	tru, err := c.Trust()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tru
+}
+
+// offlineVerify syncs the trust data, then verifies the wallet's
+// presentation with no network.
+func offlineVerify(t *testing.T, s *service, w *wallet.Wallet, no string) *verifier.Result {
+	t.Helper()
+	tru, now := syncedTrust(t, s), time.Now()
 	shown, err := w.Present(no, wallet.Request{Purpose: "public-service", Now: now})
 	if err != nil {
 		t.Fatal(err)
