@@ -155,6 +155,16 @@ func joinRoles(rs []store.Role) string {
 	return strings.Join(s, " or ")
 }
 
+// covers refuses (403) an official whose token is limited to another
+// issuing authority than the record's.
+func covers(c echo.Context, authority string) error {
+	t, _ := c.Get(officialKey).(store.APIToken)
+	if t.Covers(authority) {
+		return nil
+	}
+	return apiError(http.StatusForbidden, "other_authority", fmt.Sprintf("this token acts for authority %s; the record belongs to %s", t.Authority, authority))
+}
+
 // actor returns who is acting, for the audit log.
 func actor(c echo.Context) store.Actor {
 	t, _ := c.Get(officialKey).(store.APIToken)

@@ -70,7 +70,7 @@ func newTestServer(t testing.TB, tweak ...func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	for _, r := range []store.Role{store.RoleOfficer, store.RoleRevoker, store.RoleAuditor, store.RoleAdmin} {
-		secret, _, err := db.CreateToken(r, "test "+string(r), store.Actor{Name: "test"}, ts.clock())
+		secret, _, err := db.CreateToken(store.APIToken{Role: r, Name: "test " + string(r)}, store.Actor{Name: "test"}, ts.clock())
 		if err != nil {
 			t.Fatal(err)
 		}

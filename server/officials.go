@@ -89,6 +89,9 @@ func (s *Server) approve(c echo.Context) error {
 	if err != nil {
 		return storeError(err, "application")
 	}
+	if err := covers(c, app.Authority); err != nil {
+		return err
+	}
 	if app.State != store.AppPending || app.Form == nil {
 		return apiError(http.StatusConflict, "not_pending", fmt.Sprintf("the application is %s, not pending", app.State))
 	}
@@ -147,7 +150,14 @@ func (s *Server) reject(c echo.Context) error {
 			return err
 		}
 	}
-	a, err := s.cfg.Store.Reject(c.Param("id"), req.Reasons, actor(c), s.cfg.Now())
+	app, err := s.cfg.Store.Application(c.Param("id"))
+	if err != nil {
+		return storeError(err, "application")
+	}
+	if err := covers(c, app.Authority); err != nil {
+		return err
+	}
+	a, err := s.cfg.Store.Reject(app.ID, req.Reasons, actor(c), s.cfg.Now())
 	if err != nil {
 		return storeError(err, "application")
 	}
@@ -180,9 +190,9 @@ func (s *Server) endorse(c echo.Context) error {
 	if err := emptyBody(c); err != nil {
 		return err
 	}
-	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	rec, err := s.officialPermit(c)
 	if err != nil {
-		return storeError(err, "permit")
+		return err
 	}
 	a := s.bySlug[rec.Authority]
 	if a == nil {
@@ -209,6 +219,19 @@ func (s *Server) endorse(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
+// officialPermit reads the permit named in the path, if the official's
+// token covers its authority.
+func (s *Server) officialPermit(c echo.Context) (store.Permit, error) {
+	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	if err != nil {
+		return store.Permit{}, storeError(err, "permit")
+	}
+	if err := covers(c, rec.Authority); err != nil {
+		return store.Permit{}, err
+	}
+	return rec, nil
+}
+
 // ReasonRequest is the body of a revocation, suspension or reinstatement.
 type ReasonRequest struct {
 	Reason string `json:"reason"`
@@ -225,6 +248,9 @@ func (s *Server) setStatus(action store.Action) echo.HandlerFunc {
 		if err := checkReason(req.Reason); err != nil {
 			return err
 		}
+		if _, err := s.officialPermit(c); err != nil {
+			return err
+		}
 		rec, err := s.cfg.Store.SetStatus(c.Param("no"), action, req.Reason, actor(c), s.cfg.Now())
 		if err != nil {
 			return storeError(err, "permit")
@@ -236,18 +262,18 @@ func (s *Server) setStatus(action store.Action) echo.HandlerFunc {
 
 // permit shows a permit record with its history.
 func (s *Server) permit(c echo.Context) error {
-	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	rec, err := s.officialPermit(c)
 	if err != nil {
-		return storeError(err, "permit")
+		return err
 	}
 	return c.JSON(http.StatusOK, s.permitResponse(rec))
 }
 
 // photo serves the applicant's photo for an officer to compare.
 func (s *Server) photo(c echo.Context) error {
-	rec, err := s.cfg.Store.Permit(c.Param("no"))
+	rec, err := s.officialPermit(c)
 	if err != nil {
-		return storeError(err, "permit")
+		return err
 	}
 	photo, ct, err := s.cfg.Store.Photo(rec.Application)
 	if err != nil {
@@ -284,6 +310,9 @@ func (s *Server) auditLog(c echo.Context) error {
 type TokenRequest struct {
 	Role store.Role `json:"role"`
 	Name string     `json:"name"`
+	// Authority limits the token to one issuing authority (its slug); ""
+	// for all. A token limited to one authority makes tokens for it only.
+	Authority string `json:"authority,omitempty"`
 }
 
 // createToken makes an official's token; the secret is in this answer only.
@@ -295,23 +324,38 @@ func (s *Server) createToken(c echo.Context) error {
 	if !req.Role.Valid() || strings.TrimSpace(req.Name) == "" || len(req.Name) > 64 {
 		return apiError(http.StatusBadRequest, "bad_token_request", "give a role (officer, revoker, auditor or admin) and a name of 1 to 64 bytes")
 	}
-	secret, t, err := s.cfg.Store.CreateToken(req.Role, req.Name, actor(c), s.cfg.Now())
+	if req.Authority != "" && s.bySlug[req.Authority] == nil {
+		return apiError(http.StatusBadRequest, "bad_token_request", "no authority "+strconv.Quote(clip(req.Authority))+" is hosted here")
+	}
+	if by, _ := c.Get(officialKey).(store.APIToken); by.Authority != "" && req.Authority != by.Authority {
+		return apiError(http.StatusForbidden, "other_authority", "this token acts for authority "+by.Authority+" and makes tokens for it only")
+	}
+	secret, t, err := s.cfg.Store.CreateToken(store.APIToken{Role: req.Role, Name: req.Name, Authority: req.Authority}, actor(c), s.cfg.Now())
 	if err != nil {
 		return storeError(err, "token")
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name})
+	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name, "authority": t.Authority})
 }
 
-// backup streams a consistent copy of the store.
+// backup streams a consistent copy of the store, with its length, so that
+// a copy cut short shows as one.
 func (s *Server) backup(c echo.Context) error {
-	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="permitd-backup.db"`)
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	if _, err := s.cfg.Store.Backup(c.Response()); err != nil {
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderContentType, "application/octet-stream")
+	hd.Set("Content-Disposition", `attachment; filename="permitd-backup.db"`)
+	// A large store takes longer than the server's write timeout.
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Time{})
+	if _, err := s.cfg.Store.Backup(c.Response(), func(n int64) {
+		hd.Set(echo.HeaderContentLength, strconv.FormatInt(n, 10))
+		c.Response().WriteHeader(http.StatusOK)
+	}); err != nil {
 		s.log.Error("backup failed", "request_id", requestID(c), "err", err)
-		return nil // the status line is gone; the client sees a short body
+		if !c.Response().Committed {
+			return err
+		}
+		// The length promised is not reached: the client sees a short copy.
+		panic(http.ErrAbortHandler)
 	}
 	return nil
 }

@@ -3,7 +3,10 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"image"
 	"image/png"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +238,7 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 	}
 
 	w = ts.must(t, req{method: "GET", path: "/v1/admin/backup", token: ts.tokens[store.RoleAdmin]}, 200, nil)
-	if w.Body.Len() < 4096 || w.Header().Get("Content-Disposition") == "" {
+	if w.Body.Len() < 4096 || w.Header().Get("Content-Disposition") == "" || w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
 		t.Fatalf("backup of %d bytes", w.Body.Len())
 	}
 
@@ -275,4 +278,93 @@ func TestReasonText(t *testing.T) {
 	if w.Code != 400 {
 		t.Fatalf("token name with a tab: %d %s", w.Code, w.Body)
 	}
+}
+
+// TestAuthorityTokens limits a token to one issuing authority.
+func TestAuthorityTokens(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	admin := ts.tokens[store.RoleAdmin]
+	hz := ts.approve(t, ts.apply(t, person(t, 1)).ID)                                                                            // Hangzhou: authority hz
+	zjApp := ts.apply(t, merge(person(t, 2), map[string]any{"residence_division": "330212", "residence_address": "宁波市示例路 1 号"})) // Ningbo: the province, zj
+	var tok struct{ Token, Authority string }
+	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: store.RoleAdmin, Name: "hz admin", Authority: "hz"}}, 201, &tok)
+	if tok.Authority != "hz" {
+		t.Fatalf("token %+v", tok)
+	}
+	hzAdmin := tok.Token
+	for _, tc := range []struct {
+		name string
+		r    req
+		code int
+	}{
+		{"own permit", req{method: "GET", path: "/v1/permits/" + hz.Number, token: hzAdmin}, 200},
+		{"other authority's application", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/approve", token: hzAdmin}, 403},
+		{"other authority's rejection", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/reject", token: hzAdmin, body: ReasonsRequest{Reasons: []string{"x"}}}, 403},
+		{"a provincial token from a city admin", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x"}}, 403},
+		{"a token for another city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "zj"}}, 403},
+		{"a token for its own city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "hz"}}, 201},
+		{"an unknown authority", req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "sh"}}, 400},
+		{"own revocation", req{method: "POST", path: "/v1/permits/" + hz.Number + "/suspend", token: hzAdmin, body: ReasonRequest{Reason: "x"}}, 200},
+	} {
+		if w := ts.do(tc.r); w.Code != tc.code {
+			t.Errorf("%s: %d, want %d: %s", tc.name, w.Code, tc.code, w.Body)
+		}
+	}
+	zj := ts.approve(t, zjApp.ID)
+	for _, p := range []string{"/v1/permits/" + zj.Number, "/v1/permits/" + zj.Number + "/photo"} {
+		if w := ts.do(req{method: "GET", path: p, token: hzAdmin}); w.Code != 403 || errorCode(w) != "other_authority" {
+			t.Errorf("%s: %d %s", p, w.Code, w.Body)
+		}
+	}
+	if w := ts.do(req{method: "POST", path: "/v1/permits/" + zj.Number + "/revoke", token: hzAdmin, body: ReasonRequest{Reason: "x"}}); w.Code != 403 {
+		t.Errorf("revoke another authority's permit: %d", w.Code)
+	}
+	if got := ts.statusOf(t, zj); got != statuslist.Valid {
+		t.Fatalf("status changed: %v", got)
+	}
+}
+
+// TestNoStoreAndLimits: answers with secrets or personal data are not
+// cached; oversized or 16-bit photos are refused before decoding.
+func TestNoStoreAndLimits(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	w := ts.do(req{method: "POST", path: "/v1/applications", body: map[string]any{"application": person(t, 1)}})
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("submit: Cache-Control %q", w.Header().Get("Cache-Control"))
+	}
+	p := ts.approve(t, errorFreeID(t, w))
+	for _, path := range []string{"/v1/permits/" + p.Number} {
+		if w := ts.do(req{method: "GET", path: path, token: ts.tokens[store.RoleOfficer]}); w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: Cache-Control %q", path, w.Header().Get("Cache-Control"))
+		}
+	}
+	form := person(t, 2)
+	delete(form, "photo_sha256")
+	big := testPNG(t, 1700, 40)
+	var wide bytes.Buffer
+	img16 := image.NewGray16(image.Rect(0, 0, 64, 64))
+	if err := png.Encode(&wide, img16); err != nil {
+		t.Fatal(err)
+	}
+	for name, photo := range map[string][]byte{"too wide": big, "16-bit": wide.Bytes()} {
+		if w := ts.do(req{method: "POST", path: "/v1/applications", body: map[string]any{"application": form, "photo": photo}}); w.Code != 400 || errorCode(w) != "photo_not_image" {
+			t.Errorf("%s: %d %s", name, w.Code, w.Body)
+		}
+	}
+	// A made-up method makes no new metric series.
+	ts.do(req{method: "BREW", path: "/v1/applications"})
+	if m := ts.must(t, req{method: "GET", path: "/metrics"}, 200, nil).Body.String(); strings.Contains(m, "BREW") {
+		t.Error("the method label takes any method")
+	}
+}
+
+func errorFreeID(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var a ApplicationResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil || a.ID == "" {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	return a.ID
 }

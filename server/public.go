@@ -164,6 +164,10 @@ func (s *Server) trustList(c echo.Context) error {
 }
 
 func (s *Server) trustToken() (*cached, error) {
+	// One at a time: a request that read the issuers before another signed
+	// newer ones must not sign the older set under a higher version.
+	s.trustMu.Lock()
+	defer s.trustMu.Unlock()
 	now := s.cfg.Now()
 	lists, err := s.cfg.Store.Lists("")
 	if err != nil {
@@ -180,8 +184,6 @@ func (s *Server) trustToken() (*cached, error) {
 		l.Issuers = append(l.Issuers, iss)
 	}
 	input := fmt.Sprintf("%v", l.Issuers)
-	s.trustMu.Lock()
-	defer s.trustMu.Unlock()
 	if d := s.trustCache; d != nil && input == s.trustInput && now.Sub(d.signed) < trustListTTL {
 		return d, nil
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // photos may be JPEG
 	_ "image/png"  // or PNG
 	"net/http"
@@ -18,8 +20,10 @@ import (
 // MaxPhoto is the largest photo an application may carry, in bytes.
 const MaxPhoto = 200 << 10
 
-// maxPhotoPixels bounds the dimensions of a photo, against decompression bombs.
-const maxPhotoPixels = 4096 * 4096
+// maxPhotoSide bounds each dimension of a photo, against decompression
+// bombs: a 200 KB file could otherwise decode to hundreds of megabytes. An
+// ID photo is a few hundred pixels a side.
+const maxPhotoSide = 1600
 
 // SubmitRequest is the body of POST /v1/applications.
 type SubmitRequest struct {
@@ -118,8 +122,12 @@ func checkPhoto(photo []byte) (string, error) {
 		return "", apiError(http.StatusBadRequest, "photo_not_image", "the photo must be a JPEG or PNG image")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(photo))
-	if err != nil || "image/"+format != ct || cfg.Width < 32 || cfg.Height < 32 || cfg.Width*cfg.Height > maxPhotoPixels {
-		return "", apiError(http.StatusBadRequest, "photo_not_image", "the photo is not a readable JPEG or PNG of sensible size")
+	if err != nil || "image/"+format != ct || cfg.Width < 32 || cfg.Height < 32 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide {
+		return "", apiError(http.StatusBadRequest, "photo_not_image", fmt.Sprintf("the photo must be a readable JPEG or PNG of 32 to %d pixels a side", maxPhotoSide))
+	}
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model, color.Gray16Model:
+		return "", apiError(http.StatusBadRequest, "photo_not_image", "16-bit images are not accepted: save the photo with 8 bits a channel")
 	}
 	if _, _, err := image.Decode(bytes.NewReader(photo)); err != nil {
 		return "", apiError(http.StatusBadRequest, "photo_not_image", "the photo is truncated or corrupt")

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -84,6 +85,10 @@ type Config struct {
 	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
 	// web); nil serves none.
 	Apps http.Handler
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For names the client, for rate limiting; empty means
+	// clients connect directly and the header is ignored.
+	TrustedProxies []*net.IPNet
 }
 
 // Server serves the API. Use [Server.Handler] with an http.Server.
@@ -195,8 +200,16 @@ func (s *Server) authorityFor(division string) *Authority {
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	// Client addresses come from the connection, never from X-Forwarded-For.
+	// Client addresses come from the connection, and from X-Forwarded-For
+	// only as far as it was written by a trusted proxy.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(s.cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range s.cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: s.requestID}))
 	e.Use(s.accessLog)
@@ -205,6 +218,7 @@ func (s *Server) routes() *echo.Echo {
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.MaxBody)))
+	e.Use(noStore)
 
 	limited := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
@@ -258,6 +272,17 @@ func (s *Server) routes() *echo.Echo {
 		}
 	}
 	return e
+}
+
+// noStore keeps the answers of the /v1/ API, /token and /credential out of
+// every cache: they carry offers (bearer codes), secrets and personal data.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/credential" {
+			c.Response().Header().Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
 }
 
 // getHead are the methods of the public documents.

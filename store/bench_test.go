@@ -165,7 +165,7 @@ func BenchmarkStatusList(b *testing.B) {
 // BenchmarkAuthenticate checks an API token, as every official's request does.
 func BenchmarkAuthenticate(b *testing.B) {
 	db, _ := openTest(b, testOptions())
-	secret, _, err := db.CreateToken(RoleOfficer, "bench", admin, testNow)
+	secret, _, err := db.CreateToken(APIToken{Role: RoleOfficer, Name: "bench"}, admin, testNow)
 	if err != nil {
 		b.Fatal(err)
 	}

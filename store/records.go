@@ -38,11 +38,18 @@ func (r Role) Allows(want Role) bool { return r == want || r == RoleAdmin }
 // secret is kept, as the key of its record.
 type APIToken struct {
 	// ID is a short public identifier of the token, safe to log.
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Role    Role      `json:"role"`
-	Created time.Time `json:"created"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// Authority limits the token to the applications and permits of one
+	// issuing authority (its slug); "" means every authority hosted, as for
+	// a provincial official.
+	Authority string    `json:"authority,omitempty"`
+	Created   time.Time `json:"created"`
 }
+
+// Covers reports whether the token may act on records of the authority.
+func (t APIToken) Covers(authority string) bool { return t.Authority == "" || t.Authority == authority }
 
 // Actor is who performs a write, as the audit log records it.
 type Actor struct {

@@ -209,8 +209,17 @@ func (db *DB) StatusList(id string) (*statuslist.List, ListInfo, uint64, error) 
 }
 
 // Version returns the number of changes made to list id since the store was
-// opened. It grows after every committed change of the list.
-func (db *DB) Version(id string) uint64 { return db.counter(id).Load() }
+// opened. It grows after every committed change of the list. An unknown id
+// has version 0 and takes no memory.
+func (db *DB) Version(id string) uint64 {
+	db.verMu.Lock()
+	c := db.versions[id]
+	db.verMu.Unlock()
+	if c == nil {
+		return 0
+	}
+	return c.Load()
+}
 
 func (db *DB) counter(id string) *atomic.Uint64 {
 	db.verMu.Lock()

@@ -192,10 +192,15 @@ func (db *DB) checkIndexKey(tx *bolt.Tx) error {
 func (db *DB) Close() error { return db.b.Close() }
 
 // Backup writes a consistent copy of the whole store to w while writes go
-// on, and returns the number of bytes written.
-func (db *DB) Backup(w io.Writer) (int64, error) {
+// on, and returns the number of bytes written. When size is not nil it is
+// called with the copy's length before anything is written (for a
+// Content-Length).
+func (db *DB) Backup(w io.Writer, size func(int64)) (int64, error) {
 	var n int64
 	err := db.b.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -207,7 +212,37 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 }
 
 // batch runs fn in a shared, durable write transaction.
-func (db *DB) batch(fn func(tx *bolt.Tx) error) error { return db.b.Batch(fn) }
+//
+// A refusal (fn returning ErrNotFound, ErrInvalidGrant, ErrHolderMismatch,
+// ErrNumberTaken or a *ConflictError) does not fail the shared commit: bbolt
+// would roll back every other request of the batch and run them again, so a
+// stream of bad requests could slow every write. The functions here return a
+// refusal only before they have written anything, so the transaction can
+// commit the others and the refusal goes to its caller alone.
+func (db *DB) batch(fn func(tx *bolt.Tx) error) error {
+	var refused error
+	err := db.b.Batch(func(tx *bolt.Tx) error {
+		refused = nil
+		err := fn(tx)
+		if isRefusal(err) {
+			refused = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// isRefusal reports whether err refuses a change for the state of the
+// records rather than failing.
+func isRefusal(err error) bool {
+	var ce *ConflictError
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidGrant) || errors.Is(err, ErrHolderMismatch) ||
+		errors.Is(err, ErrNumberTaken) || errors.As(err, &ce)
+}
 
 // Hash returns the hex SHA-256 of a secret, the form in which tokens, codes
 // and application secrets are stored.

@@ -241,7 +241,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, tok, err := db.CreateToken(RoleOfficer, "Officer One", admin, testNow)
+	secret, tok, err := db.CreateToken(APIToken{Role: RoleOfficer, Name: "Officer One"}, admin, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestCreateToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%q", tt.role, tt.name), func(t *testing.T) {
 			before := auditCount(t, db)
-			secret, tok, err := db.CreateToken(tt.role, tt.name, admin, testNow)
+			secret, tok, err := db.CreateToken(APIToken{Role: tt.role, Name: tt.name}, admin, testNow)
 			if tt.wantName == "" {
 				if err == nil {
 					t.Fatalf("CreateToken succeeded, want refusal")
@@ -367,7 +367,7 @@ func TestCreateToken(t *testing.T) {
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
 	db, _ := openTest(t, testOptions())
-	secret, tok, err := db.CreateToken(RoleAuditor, "auditor", admin, testNow)
+	secret, tok, err := db.CreateToken(APIToken{Role: RoleAuditor, Name: "auditor"}, admin, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +421,11 @@ func TestSecretsNeverStoredInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok1, _, err := db.CreateToken(RoleAdmin, "admin", admin, testNow)
+	tok1, _, err := db.CreateToken(APIToken{Role: RoleAdmin, Name: "admin"}, admin, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok2, _, err := db.CreateToken(RoleOfficer, "officer", admin, testNow)
+	tok2, _, err := db.CreateToken(APIToken{Role: RoleOfficer, Name: "officer"}, admin, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,7 +1036,10 @@ func TestAuditEveryWrite(t *testing.T) {
 		do      func() error
 		actions []string
 	}{
-		{"create token", func() error { _, _, err := db.CreateToken(RoleOfficer, "o", admin, testNow); return err }, []string{"token.create"}},
+		{"create token", func() error {
+			_, _, err := db.CreateToken(APIToken{Role: RoleOfficer, Name: "o"}, admin, testNow)
+			return err
+		}, []string{"token.create"}},
 		{"submit", func() (err error) {
 			a1, err = db.Submit(f1, permit.Decide(f1, testToday), testAuthority, "s", nil, "", resident, testNow)
 			return
@@ -1120,7 +1123,7 @@ func TestAuditPaging(t *testing.T) {
 	t.Parallel()
 	db, _ := openTest(t, testOptions())
 	for i := range 10 {
-		if _, _, err := db.CreateToken(RoleAuditor, fmt.Sprint("t", i), admin, testNow); err != nil {
+		if _, _, err := db.CreateToken(APIToken{Role: RoleAuditor, Name: fmt.Sprint("t", i)}, admin, testNow); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1246,7 +1249,7 @@ func TestAuditTamper(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range 8 {
-				if _, _, err := db.CreateToken(RoleAuditor, fmt.Sprint("t", i), admin, testNow); err != nil {
+				if _, _, err := db.CreateToken(APIToken{Role: RoleAuditor, Name: fmt.Sprint("t", i)}, admin, testNow); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -1323,7 +1326,7 @@ func TestBackupDuringWrites(t *testing.T) {
 					return
 				default:
 				}
-				if _, _, err := db.CreateToken(RoleAuditor, fmt.Sprintf("g%d-%d", g, i), admin, testNow); err != nil {
+				if _, _, err := db.CreateToken(APIToken{Role: RoleAuditor, Name: fmt.Sprintf("g%d-%d", g, i)}, admin, testNow); err != nil {
 					errs <- err
 					return
 				}
@@ -1336,7 +1339,7 @@ func TestBackupDuringWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := db.Backup(out)
+	n, err := db.Backup(out, nil)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

@@ -13,10 +13,11 @@ import (
 // recognise in logs and by secret scanners.
 const TokenPrefix = "ept_"
 
-// CreateToken makes an API token for an official with the given role and
-// name, stores its hash and returns the secret, which is shown once and
-// never stored.
-func (db *DB) CreateToken(role Role, name string, actor Actor, now time.Time) (string, APIToken, error) {
+// CreateToken makes an API token for an official with the role, name and
+// authority of t (the other fields are filled in), stores its hash and
+// returns the secret, which is shown once and never stored.
+func (db *DB) CreateToken(t APIToken, actor Actor, now time.Time) (string, APIToken, error) {
+	role, name := t.Role, t.Name
 	if !role.Valid() {
 		return "", APIToken{}, fmt.Errorf("store: create token: role %q: want officer, revoker, auditor or admin", role)
 	}
@@ -28,13 +29,20 @@ func (db *DB) CreateToken(role Role, name string, actor Actor, now time.Time) (s
 	if err != nil {
 		return "", APIToken{}, err
 	}
+	if len(t.Authority) > 32 || strings.ContainsAny(t.Authority, "/ \t\n") {
+		return "", APIToken{}, fmt.Errorf("store: create token: authority %q", t.Authority)
+	}
 	h := Hash(secret)
-	t := APIToken{ID: h[:12], Name: name, Role: role, Created: now.UTC()}
+	t = APIToken{ID: h[:12], Name: name, Role: role, Authority: t.Authority, Created: now.UTC()}
 	err = db.batch(func(tx *bolt.Tx) error {
 		if err := putJSON(tx.Bucket(bTokens), []byte(h), t); err != nil {
 			return err
 		}
-		return appendAudit(tx, entry(actor, "token.create", "token:"+t.ID, now, map[string]string{"role": string(role), "name": name}))
+		detail := map[string]string{"role": string(role), "name": name}
+		if t.Authority != "" {
+			detail["authority"] = t.Authority
+		}
+		return appendAudit(tx, entry(actor, "token.create", "token:"+t.ID, now, detail))
 	})
 	if err != nil {
 		return "", APIToken{}, fmt.Errorf("store: create token: %w", err)

@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/epermit/epermit/internal/atomicfile"
 	"github.com/epermit/epermit/keys"
@@ -49,6 +52,7 @@ func tokenCreate(args []string, stdout io.Writer) error {
 	fs := flags("token create", &c)
 	role := fs.String("role", "", "")
 	name := fs.String("name", "", "")
+	authority := fs.String("authority", "", "")
 	srv := fs.String("server", "", "")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,7 +61,7 @@ func tokenCreate(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w: token create needs --role officer|revoker|auditor|admin and --name", errUsage)
 	}
 	if *srv != "" {
-		body, _ := json.Marshal(map[string]string{"role": *role, "name": *name})
+		body, _ := json.Marshal(map[string]string{"role": *role, "name": *name, "authority": *authority})
 		resp, err := adminClient(*srv, http.MethodPost, "/v1/admin/tokens", body)
 		if err != nil {
 			return err
@@ -75,7 +79,16 @@ func tokenCreate(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	secret, _, err := db.CreateToken(store.Role(*role), *name, store.Actor{Name: "permitd token create", Role: store.RoleAdmin}, now())
+	if *authority != "" {
+		cfgs, err := c.authorityConfigs()
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cfgs, func(a authorityConfig) bool { return a.Slug == *authority }) {
+			return fmt.Errorf("%w: no authority %q in this setup", errUsage, *authority)
+		}
+	}
+	secret, _, err := db.CreateToken(store.APIToken{Role: store.Role(*role), Name: *name, Authority: *authority}, store.Actor{Name: "permitd token create", Role: store.RoleAdmin}, now())
 	if err != nil {
 		return err
 	}
@@ -94,30 +107,59 @@ func backupCmd(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("%w: backup needs --out FILE", errUsage)
 	}
-	var buf bytes.Buffer
+	// Written to a temporary file beside the destination, checked, then
+	// renamed: a failed or short copy never takes the name of a backup.
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".permitd-backup-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if err := tmp.Chmod(0o600); err != nil {
+		return err
+	}
+	var n int64
 	if *srv != "" {
 		resp, err := adminClient(*srv, http.MethodGet, "/v1/admin/backup", nil)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		if _, err := io.Copy(&buf, resp.Body); err != nil {
-			return err
+		if n, err = io.Copy(tmp, resp.Body); err != nil {
+			return fmt.Errorf("backup cut short after %d bytes: %w", n, err)
+		}
+		if resp.ContentLength >= 0 && n != resp.ContentLength {
+			return fmt.Errorf("backup cut short: %d of %d bytes", n, resp.ContentLength)
 		}
 	} else {
 		db, err := c.openStore()
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		if _, err := db.Backup(&buf); err != nil {
+		n, err = db.Backup(tmp, nil)
+		db.Close()
+		if err != nil {
 			return err
 		}
 	}
-	if err := atomicfile.Write(*out, buf.Bytes(), 0o600); err != nil {
+	if err := tmp.Sync(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "backup of %d bytes written to %s\n", buf.Len(), *out)
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	check, err := bolt.Open(tmp.Name(), 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("the backup does not open as a store: %w", err)
+	}
+	check.Close()
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return err
+	}
+	if err := atomicfile.SyncDir(filepath.Dir(*out)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup of %d bytes written to %s\n", n, *out)
 	return nil
 }
 
@@ -182,9 +224,11 @@ func appsExport(args []string, stdout io.Writer) error {
 	if *out == "" || *base == "" {
 		return fmt.Errorf("%w: apps export needs --out DIR and --base-url URL (the site that serves /trust-list)", errUsage)
 	}
-	root, _, err := keys.LoadOrCreate(filepath.Join(c.data, "keys"), "root")
+	// The root key must exist: a new one would pin every exported verifier
+	// to a key that signs nothing.
+	root, err := keys.LoadPrivateKeyFile(filepath.Join(c.data, "keys", "root.key"))
 	if err != nil {
-		return err
+		return fmt.Errorf("the root key of %s: %w (is --data the service's data directory?)", c.data, err)
 	}
 	apps, err := web.New(web.Config{Pin: keys.Thumbprint(root.Public().(ed25519.PublicKey)), Issuer: strings.TrimSuffix(*base, "/")})
 	if err != nil {

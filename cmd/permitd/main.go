@@ -24,8 +24,9 @@ const usage = `permitd: the e-permit issuer service
 
 Usage:
   permitd [serve] [flags]                 start the service (the default command)
-  permitd token create --role ROLE --name NAME [--server URL]
-                                           make an official's API token (officer, revoker, auditor, admin)
+  permitd token create --role ROLE --name NAME [--authority SLUG] [--server URL]
+                                           make an official's API token (officer, revoker, auditor, admin),
+                                           for one authority's records or (without --authority) all
   permitd backup --out FILE [--server URL] copy the store while it is in use (with --server) or stopped
   permitd audit verify                     check the audit log's hash chain
   permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
@@ -43,6 +44,7 @@ Serve flags:
   --tls-key FILE       and this key [PERMITD_TLS_KEY]
   --log-format F       text or json [PERMITD_LOG_FORMAT, default text]
   --rate-limit N       residents' requests per second per address [PERMITD_RATE_LIMIT, default 2]
+  --trusted-proxy CIDR a reverse proxy whose X-Forwarded-For names the client (repeatable) [PERMITD_TRUSTED_PROXIES, comma-separated]
 
 With --server, token create and backup call a running service with the admin token in PERMITD_TOKEN.
 `

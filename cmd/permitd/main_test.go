@@ -53,11 +53,23 @@ func TestUsage(t *testing.T) {
 		{[]string{"audit", "verify", "extra"}, 2, "unexpected argument"},
 		{[]string{"keys", "rotate", "--authority", "nope", "--data", "/nonexistent"}, 2, `no authority "nope"`},
 		{[]string{"token", "create", "--role", "officer", "--name", "x", "--server", "http://127.0.0.1:1"}, 2, "PERMITD_TOKEN"},
+		{[]string{"serve", "--data", "/nonexistent", "--rate-limit", "0"}, 2, "--rate-limit 0"},
+		{[]string{"serve", "--data", "/nonexistent", "--trusted-proxy", "10.0.0.1"}, 2, "want a CIDR"},
+		{[]string{"apps", "export", "--data", "/nonexistent", "--out", "/tmp/x", "--base-url", "https://e"}, 1, "is --data the service's data directory?"},
 	} {
 		code, out, errs := runCmd(tc.args...)
 		if code != tc.code || !strings.Contains(out+errs, tc.want) {
 			t.Errorf("%v: %d %q %q, want %d and %q", tc.args, code, out, errs, tc.code, tc.want)
 		}
+	}
+}
+
+// TestWildcardNeedsBaseURL: listening on every address needs --base-url,
+// which goes into every credential.
+func TestWildcardNeedsBaseURL(t *testing.T) {
+	code, _, errs := runCmd("serve", "--data", t.TempDir(), "--addr", "0.0.0.0:0")
+	if code != 2 || !strings.Contains(errs, "needs --base-url") {
+		t.Fatalf("%d %s", code, errs)
 	}
 }
 
@@ -111,6 +123,12 @@ func TestAdminCommands(t *testing.T) {
 
 	if code, out, _ := runCmd("token", "create", "--data", dir, "--role", "officer", "--name", "desk 3"); code != 0 || !strings.HasPrefix(out, "ept_") {
 		t.Fatalf("token create: %d %s", code, out)
+	}
+	if code, out, _ := runCmd("token", "create", "--data", dir, "--role", "officer", "--name", "desk 4", "--authority", "zj"); code != 0 || !strings.HasPrefix(out, "ept_") {
+		t.Fatalf("token create --authority: %d %s", code, out)
+	}
+	if code, _, errs := runCmd("token", "create", "--data", dir, "--role", "officer", "--name", "desk 5", "--authority", "sh"); code != 2 || !strings.Contains(errs, `no authority "sh"`) {
+		t.Fatalf("token create for an unknown authority: %d %s", code, errs)
 	}
 	if code, out, _ := runCmd("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "audit log intact") {
 		t.Fatalf("audit verify: %d %s", code, out)
@@ -263,6 +281,10 @@ func TestTLS(t *testing.T) {
 func TestAppsExport(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "site")
+	// A data directory as permitd leaves it.
+	if _, _, err := keys.LoadOrCreate(filepath.Join(dir, "var", "keys"), "root"); err != nil {
+		t.Fatal(err)
+	}
 	code, stdout, errs := runCmd("apps", "export", "--data", filepath.Join(dir, "var"), "--out", out, "--base-url", "https://ep.example/")
 	if !(&web.Handler{}).Built() && code == 1 && strings.Contains(errs, "make wasm") {
 		t.Skip("the WebAssembly module is not built (make wasm)")

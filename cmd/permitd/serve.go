@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/epermit/epermit/keys"
@@ -37,8 +38,24 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		}
 		*rateLimit = f
 	}
+	var proxies []string
+	fs.Func("trusted-proxy", "", func(v string) error { proxies = append(proxies, v); return nil })
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *rateLimit <= 0 {
+		return fmt.Errorf("%w: --rate-limit %v: want a positive number", errUsage, *rateLimit)
+	}
+	if v := os.Getenv("PERMITD_TRUSTED_PROXIES"); v != "" && len(proxies) == 0 {
+		proxies = strings.Split(v, ",")
+	}
+	var trusted []*net.IPNet
+	for _, p := range proxies {
+		_, n, err := net.ParseCIDR(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("%w: --trusted-proxy %q: want a CIDR such as 10.0.0.0/8", errUsage, p)
+		}
+		trusted = append(trusted, n)
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
@@ -83,6 +100,12 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		scheme = "https"
 	}
 	if *baseURL == "" {
+		// The base URL goes into every credential (iss) and the trust list:
+		// a wildcard address is no place a wallet or verifier can reach.
+		if ip := ln.Addr().(*net.TCPAddr).IP; ip.IsUnspecified() {
+			ln.Close()
+			return fmt.Errorf("%w: listening on %s needs --base-url, the address wallets and verifiers reach this service at", errUsage, *addr)
+		}
 		*baseURL = scheme + "://" + ln.Addr().String()
 	}
 	pin := keys.Thumbprint(root.Public().(ed25519.PublicKey))
@@ -92,7 +115,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return err
 	}
 	srv, err := server.New(server.Config{BaseURL: *baseURL, Authorities: auths, Root: root, Store: db, Logger: log,
-		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps})
+		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps, TrustedProxies: trusted})
 	if err != nil {
 		ln.Close()
 		return err
@@ -102,7 +125,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		ln.Close()
 		return err
 	} else if n == 0 {
-		firstToken, _, err = db.CreateToken(store.RoleAdmin, "first administrator", store.Actor{Name: "permitd", Role: store.RoleAdmin}, t)
+		firstToken, _, err = db.CreateToken(store.APIToken{Role: store.RoleAdmin, Name: "first administrator"}, store.Actor{Name: "permitd", Role: store.RoleAdmin}, t)
 		if err != nil {
 			ln.Close()
 			return err
