@@ -233,6 +233,17 @@ func TestBrowserApps(t *testing.T) {
 	first := eval[string](t, wallet, `document.querySelector("#countdown").textContent`)
 	poll(t, wallet, "the countdown to move", fmt.Sprintf(`document.querySelector("#countdown").textContent !== %q`, first))
 
+	// An offer naming another site as its issuer is refused, and the held
+	// permit stays.
+	evil := strings.Replace(p.Offer.URI, url.QueryEscape(s.base), url.QueryEscape("https://issuer.example"), 1)
+	if evil == p.Offer.URI {
+		t.Fatal("could not rewrite the offer's issuer")
+	}
+	other := tab(t, browser)
+	step(t, other, "open a foreign offer", chromedp.Navigate(s.base+"/wallet/?offer="+url.QueryEscape(evil)))
+	poll(t, other, "the foreign offer to be refused", `(() => { const e = document.querySelector("#offer-status"); return !!e && e.dataset.state === "error" && e.textContent.includes("only") })()`)
+	poll(t, other, "the held permit", fmt.Sprintf(`!!document.querySelector('#permit-card[data-permit-no=%q]')`, p.Number))
+
 	// 2. The verifier verifies the code from a chosen photo.
 	photo := filepath.Join(dir, "code.png")
 	freshPhoto := func() {

@@ -223,8 +223,15 @@ async function doSync() {
     let stored = null;
     if (g.token) {
       const a = state.ep.addStatusList(g.token, g.fetched);
-      if (a && a.ok) stored = { uri: g.uri, token: g.token, etag: g.etag, fetched: g.fetched };
-      else problems.push(g.uri + ": " + (a && a.error || "refused"));
+      if (a && a.ok && g.old && g.old.issuedAt && a.issuedAt < g.old.issuedAt) {
+        // An older list than the one held (a replay after a revocation, say):
+        // refused, the held one is loaded again below.
+        problems.push(g.uri + ": older than the list held (rollback)");
+      } else if (a && a.ok) {
+        stored = { uri: g.uri, token: g.token, etag: g.etag, fetched: g.fetched, issuedAt: a.issuedAt };
+      } else {
+        problems.push(g.uri + ": " + (a && a.error || "refused"));
+      }
     } else {
       problems.push(g.uri + ": " + g.error);
       if (g.network) netFailures++;

@@ -127,6 +127,12 @@ function parseOffer(uri) {
   if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search || u.hash || u.username) {
     throw new Error("credential_issuer " + JSON.stringify(iss) + " is not an https URL");
   }
+  // This wallet takes offers from the service that serves it, and no other:
+  // a link to someone else's "issuer" would otherwise put a credential of
+  // theirs in place of the resident's.
+  if (u.origin !== location.origin) {
+    throw new Error("this wallet accepts offers from " + location.origin + " only, not " + u.origin);
+  }
   const ids = o.credential_configuration_ids;
   if (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== "string" || !x)) {
     throw new Error("credential_configuration_ids is empty");
@@ -239,6 +245,9 @@ async function doAccept(input) {
   for (const d of Array.isArray(meta.display) ? meta.display : []) {
     if (d && typeof d.name === "string") names[String(d.locale || "").startsWith("en") ? "en" : "zh"] = d.name;
   }
+  if (ins.entry.issuer !== o.iss) throw new Error("the credential was issued by " + ins.entry.issuer + ", not by " + o.iss);
+  const held = state.creds.find((c) => c.permit_no === ins.entry.permit_no);
+  if (held && held.iss !== o.iss) throw new Error("a permit with this number from another issuer is held already");
   const rec = { permit_no: ins.entry.permit_no, credential, entry: ins.entry, iss: o.iss, issuerNames: names, jwks, added: Date.now() };
   await db.put("creds", rec.permit_no, rec);
   state.creds = state.creds.filter((c) => c.permit_no !== rec.permit_no).concat(rec);
