@@ -166,3 +166,16 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestMetricsToken(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(c *Config) { c.MetricsToken = "scrape-me" })
+	for _, tc := range []struct {
+		token string
+		code  int
+	}{{"", 401}, {"wrong", 401}, {"scrape-me", 200}} {
+		if w := ts.do(req{method: "GET", path: "/metrics", token: tc.token}); w.Code != tc.code {
+			t.Errorf("token %q: %d, want %d", tc.token, w.Code, tc.code)
+		}
+	}
+}

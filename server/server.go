@@ -15,6 +15,7 @@ package server
 
 import (
 	"crypto"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,10 @@ type Config struct {
 	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
 	// web); nil serves none.
 	Apps http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requires; empty
+	// leaves /metrics open (as Prometheus scrapers on a private network
+	// expect).
+	MetricsToken string
 	// TrustedProxies are the addresses of reverse proxies whose
 	// X-Forwarded-For names the client, for rate limiting; empty means
 	// clients connect directly and the header is ignored.
@@ -235,7 +240,7 @@ func (s *Server) routes() *echo.Echo {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.cfg.Registry)))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler(s.cfg.Registry)), s.metricsAuth)
 
 	e.Match(getHead, "/.well-known/jwks.json", s.jwks)
 	e.Match(getHead, "/.well-known/jwt-vc-issuer", s.vcIssuerMetadata)
@@ -272,6 +277,21 @@ func (s *Server) routes() *echo.Echo {
 		}
 	}
 	return e
+}
+
+// metricsAuth asks for the metrics token when one is configured.
+func (s *Server) metricsAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.MetricsToken == "" {
+			return next(c)
+		}
+		tok, ok := bearer(c.Request())
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return apiError(http.StatusUnauthorized, "unauthorized", "the metrics token is required")
+		}
+		return next(c)
+	}
 }
 
 // noStore keeps the answers of the /v1/ API, /token and /credential out of

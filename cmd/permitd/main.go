@@ -44,6 +44,7 @@ Serve flags:
   --tls-key FILE       and this key [PERMITD_TLS_KEY]
   --log-format F       text or json [PERMITD_LOG_FORMAT, default text]
   --rate-limit N       residents' requests per second per address [PERMITD_RATE_LIMIT, default 2]
+  --metrics-token T    the bearer token /metrics asks for; none: /metrics is open [PERMITD_METRICS_TOKEN]
   --trusted-proxy CIDR a reverse proxy whose X-Forwarded-For names the client (repeatable) [PERMITD_TRUSTED_PROXIES, comma-separated]
 
 With --server, token create and backup call a running service with the admin token in PERMITD_TOKEN.

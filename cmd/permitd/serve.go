@@ -38,6 +38,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		}
 		*rateLimit = f
 	}
+	metricsToken := fs.String("metrics-token", os.Getenv("PERMITD_METRICS_TOKEN"), "")
 	var proxies []string
 	fs.Func("trusted-proxy", "", func(v string) error { proxies = append(proxies, v); return nil })
 	if err := parse(fs, args); err != nil {
@@ -115,7 +116,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return err
 	}
 	srv, err := server.New(server.Config{BaseURL: *baseURL, Authorities: auths, Root: root, Store: db, Logger: log,
-		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps, TrustedProxies: trusted})
+		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps, TrustedProxies: trusted, MetricsToken: *metricsToken})
 	if err != nil {
 		ln.Close()
 		return err
