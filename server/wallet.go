@@ -117,6 +117,11 @@ func (s *Server) credential(c echo.Context) error {
 	}
 	cred, err := issuer.Issue(signer, kid, rec.Permit, s.issuerID(a), holder, statuslist.Reference{Idx: rec.Idx, URI: s.statusURI(rec.List)}, now, s.cfg.Rand)
 	if err != nil {
+		// The token was spent on a credential that was not made: give it
+		// back so that the wallet can try again.
+		if rerr := s.cfg.Store.RestoreAccess(secret); rerr != nil {
+			s.log.Error("restore access token", "request_id", requestID(c), "err", rerr)
+		}
 		return err
 	}
 	s.metrics.issued.WithLabelValues(a.Slug).Inc()

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"crypto"
 	"crypto/ed25519"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -150,4 +153,34 @@ func TestCredentialEndpoint(t *testing.T) {
 	if w := ts.do(ts.credentialRequest(t, tr2, holder, p2.Issuer)); w.Code != http.StatusConflict {
 		t.Fatalf("credential for a revoked permit: %d %s", w.Code, w.Body)
 	}
+}
+
+// failingSigner is an issuer key whose signer has failed (a hardware
+// module gone away, say).
+type failingSigner struct{ ed25519.PrivateKey }
+
+func (f failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, errors.New("signer unavailable")
+}
+
+// TestCredentialSignerFailure: when the credential cannot be signed, the
+// access token is not lost.
+func TestCredentialSignerFailure(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	p := ts.approve(t, ts.apply(t, person(t, 1)).ID)
+	tr := ts.redeem(t, p.Offer.URI)
+	hz := ts.s.bySlug["hz"]
+	good := hz.Keys
+	bad, err := keys.NewRing(keys.Entry{Signer: failingSigner{testKey(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz.Keys = bad
+	if w := ts.do(ts.credentialRequest(t, tr, testKey(50), p.Issuer)); w.Code != 500 {
+		t.Fatalf("with a failing signer: %d %s", w.Code, w.Body)
+	}
+	hz.Keys = good
+	var cr oid4vci.CredentialResponse
+	ts.must(t, ts.credentialRequest(t, tr, testKey(50), p.Issuer), 200, &cr)
 }

@@ -312,3 +312,26 @@ func (db *DB) IssueCredential(access string, holder ed25519.PublicKey, now time.
 	}
 	return out, nil
 }
+
+// RestoreAccess makes a consumed access token usable again, for the
+// service to call when it could not sign the credential the token was
+// spent on (a signer that failed): the wallet then retries rather than
+// asking for a new offer. The holder binding already recorded stays.
+func (db *DB) RestoreAccess(access string) error {
+	key, h, ok := grantKey(access, AccessPrefix)
+	if !ok {
+		return fmt.Errorf("store: restore access: %w", ErrInvalidGrant)
+	}
+	err := db.batch(func(tx *bolt.Tx) error {
+		var a Access
+		if err := getJSON(tx.Bucket(bAccess), key, &a); err != nil || !hashEqual(a.TokenHash, h) {
+			return ErrInvalidGrant
+		}
+		a.Used = false
+		return putJSON(tx.Bucket(bAccess), key, a)
+	})
+	if err != nil {
+		return fmt.Errorf("store: restore access: %w", err)
+	}
+	return nil
+}
