@@ -279,6 +279,13 @@ func TestBrowserApps(t *testing.T) {
 	// 3. Offline: the service is gone; after a reload the verifier still works.
 	addr := strings.TrimPrefix(s.base, "http://")
 	s.stop()
+	// The wallet too works with its site gone: reloaded, it shows the code.
+	step(t, wallet, "reload the wallet offline", chromedp.Reload())
+	poll(t, wallet, "the wallet to be ready offline", `document.body.dataset.ready === "true"`)
+	poll(t, wallet, "the live code offline", `!!document.querySelector("#qr svg")`)
+	if offline := scanShot(t, screenshot(t, wallet, "#qr", "")); offline == text {
+		t.Fatal("the wallet showed the same presentation after a reload")
+	}
 	step(t, verify, "reload offline", chromedp.Reload())
 	poll(t, verify, "the verifier to be ready offline", `document.body.dataset.ready === "true"`)
 	if ok, got := scan("residence-proof"); !ok || !strings.Contains(got, "李明") {
