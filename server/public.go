@@ -1,12 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,17 +38,11 @@ func newCached(body []byte, signed time.Time, version uint64) *cached {
 // serveCached answers with the document, or 304 when the client holds it.
 func serveCached(c echo.Context, d *cached, contentType string, maxAge time.Duration) error {
 	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, contentType)
 	h.Set("ETag", d.etag)
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge.Seconds())))
-	h.Set("Last-Modified", d.signed.UTC().Format(http.TimeFormat))
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" {
-		for _, t := range strings.Split(inm, ",") {
-			if t = strings.TrimSpace(t); t == d.etag || t == "W/"+d.etag || t == "*" {
-				return c.NoContent(http.StatusNotModified)
-			}
-		}
-	}
-	return c.Blob(http.StatusOK, contentType, d.body)
+	http.ServeContent(c.Response(), c.Request(), "", d.signed, bytes.NewReader(d.body))
+	return nil
 }
 
 // jwks serves the public keys of every hosted authority.

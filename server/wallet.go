@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -39,7 +40,7 @@ func (s *Server) token(c echo.Context) error {
 		}
 		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "send a form-encoded body"})
 	}
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct == "" || !hasMIME(ct, echo.MIMEApplicationForm) {
+	if ct := c.Request().Header.Get(echo.HeaderContentType); !strings.HasPrefix(ct, echo.MIMEApplicationForm) {
 		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "send application/x-www-form-urlencoded"})
 	}
 	req, err := oid4vci.ParseTokenRequest(c.Request().PostForm)
@@ -127,8 +128,4 @@ func (s *Server) credential(c echo.Context) error {
 	s.metrics.issued.WithLabelValues(a.Slug).Inc()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, oid4vci.CredentialResponse{Credentials: []oid4vci.IssuedCredential{{Credential: cred}}})
-}
-
-func hasMIME(ct, want string) bool {
-	return len(ct) >= len(want) && ct[:len(want)] == want
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -263,7 +264,7 @@ func (db *DB) StatusEvents(after uint64, limit int) ([]StatusEvent, []uint64, er
 var errCorrupt = errors.New("corrupt record")
 
 func unmarshal(data []byte, v any) error {
-	if err := jsonUnmarshal(data, v); err != nil {
+	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	return nil

@@ -325,8 +325,6 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 	return unmarshal(data, v)
 }
 
-var jsonUnmarshal = json.Unmarshal
-
 func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {

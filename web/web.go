@@ -20,7 +20,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,23 +144,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Referrer-Policy", "no-referrer")
 	}
 	hd.Add("Vary", "Accept-Encoding")
+	body := f.body
 	if gz := f.gzipped(); gz != nil && acceptsGzip(r) {
 		// The module is 8 MB and compresses to a third: send it compressed,
-		// whole (no ranges), with the same ETag as the identity body is
-		// weak-equivalent.
-		if match(r.Header.Get("If-None-Match"), f.etag) {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
+		// under the identity body's ETag made weak (the same content).
 		hd.Set("Content-Encoding", "gzip")
 		hd.Set("ETag", `W/`+f.etag)
-		hd.Set("Content-Length", strconv.Itoa(len(gz)))
-		if r.Method == http.MethodGet {
-			w.Write(gz)
-		}
-		return
+		body = gz
 	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 // acceptsGzip reports whether the client takes gzip.
@@ -169,17 +160,6 @@ func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
-}
-
-// match reports whether an If-None-Match header names etag, weakly.
-func match(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == etag || t == "*" {
 			return true
 		}
 	}

@@ -107,56 +107,42 @@ func backupCmd(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return fmt.Errorf("%w: backup needs --out FILE", errUsage)
 	}
-	// Written to a temporary file beside the destination, checked, then
-	// renamed: a failed or short copy never takes the name of a backup.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".permitd-backup-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
-	}
+	// A failed, short or unreadable copy never takes the name of a backup.
 	var n int64
-	if *srv != "" {
-		resp, err := adminClient(*srv, http.MethodGet, "/v1/admin/backup", nil)
-		if err != nil {
+	err := atomicfile.WriteFrom(*out, 0o600, func(f *os.File) error {
+		if *srv != "" {
+			resp, err := adminClient(*srv, http.MethodGet, "/v1/admin/backup", nil)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if n, err = io.Copy(f, resp.Body); err != nil {
+				return fmt.Errorf("backup cut short after %d bytes: %w", n, err)
+			}
+			if resp.ContentLength >= 0 && n != resp.ContentLength {
+				return fmt.Errorf("backup cut short: %d of %d bytes", n, resp.ContentLength)
+			}
+		} else {
+			db, err := c.openStore()
+			if err != nil {
+				return err
+			}
+			n, err = db.Backup(f, nil)
+			db.Close()
+			if err != nil {
+				return err
+			}
+		}
+		if err := f.Sync(); err != nil {
 			return err
 		}
-		defer resp.Body.Close()
-		if n, err = io.Copy(tmp, resp.Body); err != nil {
-			return fmt.Errorf("backup cut short after %d bytes: %w", n, err)
-		}
-		if resp.ContentLength >= 0 && n != resp.ContentLength {
-			return fmt.Errorf("backup cut short: %d of %d bytes", n, resp.ContentLength)
-		}
-	} else {
-		db, err := c.openStore()
+		check, err := bolt.Open(f.Name(), 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 		if err != nil {
-			return err
+			return fmt.Errorf("the backup does not open as a store: %w", err)
 		}
-		n, err = db.Backup(tmp, nil)
-		db.Close()
-		if err != nil {
-			return err
-		}
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	check, err := bolt.Open(tmp.Name(), 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		return check.Close()
+	})
 	if err != nil {
-		return fmt.Errorf("the backup does not open as a store: %w", err)
-	}
-	check.Close()
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return err
-	}
-	if err := atomicfile.SyncDir(filepath.Dir(*out)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backup of %d bytes written to %s\n", n, *out)

@@ -11,7 +11,17 @@ import (
 )
 
 // Write replaces path with data, created with the given mode.
-func Write(path string, data []byte, mode fs.FileMode) (err error) {
+func Write(path string, data []byte, mode fs.FileMode) error {
+	return WriteFrom(path, mode, func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	})
+}
+
+// WriteFrom replaces path with what write puts into the temporary file it
+// is given (which it may also read back, to check it). If write fails,
+// path is left as it was.
+func WriteFrom(path string, mode fs.FileMode, write func(f *os.File) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -26,7 +36,7 @@ func Write(path string, data []byte, mode fs.FileMode) (err error) {
 		tmp.Close()
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}
