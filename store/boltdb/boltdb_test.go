@@ -31,3 +31,7 @@ func harness() storetest.Harness {
 }
 
 func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
+
+func TestService(t *testing.T) { storetest.TestService(t, harness()) }
+
+func TestStorageKeys(t *testing.T) { storetest.TestStorageKeys(t, harness()) }

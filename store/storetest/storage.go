@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/vault"
 )
 
 // Harness opens the storage under test.
@@ -26,6 +27,10 @@ type Harness struct {
 	New func(t *testing.T) issuer.Storage
 	// Reopen closes s and opens the same storage again, as after a restart.
 	Reopen func(t *testing.T, s issuer.Storage) issuer.Storage
+	// DataKeys, when set, returns the key store of the residents' data keys
+	// that goes with st (replicated deployments keep them in the storage);
+	// nil uses the embedded slot file.
+	DataKeys func(t *testing.T, st issuer.Storage) vault.KeyStore
 }
 
 // refusal is a test refusal.
