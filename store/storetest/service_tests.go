@@ -242,7 +242,7 @@ func testAuthorityLimits(t *testing.T, h Harness) {
 	}
 }
 
-func second[A any](_ A, err error) error     { return err }
+func second[A any](_ A, err error) error        { return err }
 func third[A, B any](_ A, _ B, err error) error { return err }
 
 func testQueue(t *testing.T, h Harness) {
@@ -764,7 +764,10 @@ func testAuditTampering(t *testing.T, h Harness) {
 		err := f.St.Update(ctx, func(tx issuer.Tx) error {
 			var keys [][]byte
 			for _, b := range []issuer.Bucket{issuer.BucketAudit, issuer.BucketAuditIndex} {
-				if err := tx.Scan(b, nil, nil, false, func(k, _ []byte) (bool, error) { keys = append(keys, append([]byte{byte(len(b))}, k...)); return true, nil }); err != nil {
+				if err := tx.Scan(b, nil, nil, false, func(k, _ []byte) (bool, error) {
+					keys = append(keys, append([]byte{byte(len(b))}, k...))
+					return true, nil
+				}); err != nil {
 					return err
 				}
 			}
