@@ -498,6 +498,7 @@ func (s *Service) SetStatus(ctx context.Context, by Official, no string, action 
 	if err != nil {
 		return PermitView{}, err
 	}
+	s.statusGen.Add(1)
 	s.maybeCheckpoint(ctx)
 	return s.permitView(&rec, nil, now), nil
 }

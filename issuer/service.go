@@ -119,7 +119,15 @@ type Service struct {
 
 	usedMu   sync.Mutex
 	lastUsed map[string]time.Time // token id -> last use written
+
+	statusGen atomic.Uint64 // status changes committed by this process
 }
+
+// StatusGeneration counts the status list changes this process committed:
+// a cache of signed lists may skip asking the store for their versions
+// while it stays the same (changes by other replicas show through the
+// versions alone).
+func (s *Service) StatusGeneration() uint64 { return s.statusGen.Load() }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 

@@ -307,6 +307,9 @@ func (s *Service) issue(ctx context.Context, p *Permit, holder keys.JWK, via str
 			ol.release(idx)
 			return Issued{}, err
 		}
+		if out.Superseded > 0 {
+			s.statusGen.Add(1)
+		}
 		s.maybeCheckpoint(ctx)
 		return out, nil
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -28,6 +29,8 @@ type cached struct {
 	etag    string
 	signed  time.Time
 	version uint64
+	checked time.Time // when version was last compared with the store
+	gen     uint64    // the service's status generation then
 }
 
 func newCached(body []byte, signed time.Time, version uint64) *cached {
@@ -48,7 +51,7 @@ func serveCached(c echo.Context, d *cached, contentType string, maxAge time.Dura
 // jwks serves the public keys of every hosted authority.
 func (s *Server) jwks(c echo.Context) error {
 	var set keys.JWKS
-	for _, a := range s.cfg.Authorities {
+	for _, a := range s.authorities() {
 		set.Keys = append(set.Keys, a.Keys.JWKS().Keys...)
 	}
 	body, err := set.Marshal()
@@ -63,9 +66,9 @@ func (s *Server) jwks(c echo.Context) error {
 func (s *Server) authorityParam(c echo.Context) (*Authority, error) {
 	slug := c.Param("slug")
 	if slug == "" {
-		return s.cfg.Authorities[0], nil
+		return s.authorities()[0], nil
 	}
-	a := s.bySlug[slug]
+	a := s.svc.Authority(slug)
 	if a == nil {
 		return nil, apiError(http.StatusNotFound, "not_found", "no issuing authority "+strconv.Quote(clip(slug)))
 	}
@@ -102,30 +105,48 @@ func (s *Server) authServerMetadata(c echo.Context) error {
 }
 
 // statusURI returns the URI of a status list.
-func (s *Server) statusURI(listID string) string { return s.cfg.BaseURL + "/status/" + listID }
+func (s *Server) statusURI(listID string) string { return s.svc.StatusURI(listID) }
 
 // statusList serves a status list token, re-signed when the list changed
 // or the cached token is older than its ttl.
 func (s *Server) statusList(c echo.Context) error {
-	d, err := s.statusToken(c.Param("list"))
+	d, err := s.statusToken(c.Request().Context(), c.Param("list"))
 	if err != nil {
 		return err
 	}
 	return serveCached(c, d, statuslist.ContentType, s.cfg.StatusTTL)
 }
 
-func (s *Server) statusToken(id string) (*cached, error) {
+// statusRecheck is how often a cached status list token is checked against
+// the list's version in the store: a revocation by another replica is
+// served within it (one made here, at once).
+const statusRecheck = 250 * time.Millisecond
+
+func (s *Server) statusToken(ctx context.Context, id string) (*cached, error) {
 	now := s.cfg.Now()
 	s.statusMu.Lock()
 	defer s.statusMu.Unlock()
-	if d := s.statusCache[id]; d != nil && d.version == s.cfg.Store.Version(id) && now.Sub(d.signed) < s.cfg.StatusTTL {
-		return d, nil
+	d := s.statusCache[id]
+	gen := s.svc.StatusGeneration()
+	if d != nil && now.Sub(d.signed) < s.cfg.StatusTTL {
+		if d.gen == gen && time.Since(d.checked) < statusRecheck {
+			return d, nil
+		}
+		v, err := s.svc.ListVersion(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if v == d.version {
+			d.checked, d.gen = time.Now(), gen
+			return d, nil
+		}
 	}
-	list, info, version, err := s.cfg.Store.StatusList(id)
+	list, info, err := s.svc.StatusList(ctx, id)
 	if err != nil {
-		return nil, storeError(err, "status list")
+		return nil, err
 	}
-	a := s.bySlug[info.Authority]
+	version := info.Version
+	a := s.svc.Authority(info.Authority)
 	if a == nil {
 		return nil, apiError(http.StatusNotFound, "not_found", "status list not found")
 	}
@@ -138,7 +159,8 @@ func (s *Server) statusToken(id string) (*cached, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newCached([]byte(tok), now, version)
+	d = newCached([]byte(tok), now, version)
+	d.checked, d.gen = time.Now(), gen
 	s.statusCache[id] = d
 	return d, nil
 }
@@ -163,12 +185,12 @@ func (s *Server) trustToken() (*cached, error) {
 	s.trustMu.Lock()
 	defer s.trustMu.Unlock()
 	now := s.cfg.Now()
-	lists, err := s.cfg.Store.Lists("")
+	lists, err := s.svc.Lists(context.Background(), "")
 	if err != nil {
 		return nil, err
 	}
 	l := trust.List{IssuedAt: now, ExpiresAt: now.Add(7 * 24 * time.Hour), Policy: trust.DefaultPolicy()}
-	for _, a := range s.cfg.Authorities {
+	for _, a := range s.authorities() {
 		iss := trust.Issuer{ID: s.issuerID(a), Name: a.Name, Region: a.Region, JWKS: a.Keys.JWKS()}
 		for _, sl := range lists {
 			if sl.Authority == a.Slug {

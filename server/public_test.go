@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/statuslist"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/trust"
 )
 
@@ -76,7 +76,7 @@ func TestTrustListNamesEveryAuthority(t *testing.T) {
 		t.Fatalf("conditional request: %d", w.Code)
 	}
 	// A key rotation changes the list, with a higher version; both keys stay.
-	ts.s.bySlug["hz"].Keys.Rotate(testKey(30), ts.clock())
+	ts.svc.Authority("hz").Keys.Rotate(testKey(30), ts.clock())
 	w2 := ts.must(t, req{method: "GET", path: "/trust-list", header: map[string]string{"If-None-Match": etag}}, 200, nil)
 	l2, err := trust.Verify(w2.Body.String(), pin)
 	if err != nil || l2.Version <= l.Version || len(l2.Issuers[1].JWKS.Keys) != 2 || trust.Replace(l, l2) != nil {
@@ -90,15 +90,15 @@ func TestTrustListNamesEveryAuthority(t *testing.T) {
 func TestStatusListCaching(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	p := ts.approve(t, ts.apply(t, person(t, 1)).ID)
-	path := strings.TrimPrefix(p.StatusList, testBase)
+	p, _ := ts.issue(t, 1, testKey(24))
+	path := "/status/hz-1"
 	w := ts.must(t, req{method: "GET", path: path}, 200, nil)
 	etag := w.Header().Get("ETag")
 	if w.Header().Get("Cache-Control") != "public, max-age=300" || etag == "" {
 		t.Fatalf("headers %v", w.Header())
 	}
 	v, err := statuslist.VerifyToken(w.Body.String(), ts.keyFunc(t), 1<<24)
-	if err != nil || v.Sub != p.StatusList || v.TTL != 5*time.Minute || v.List.Size() != 1<<16 {
+	if err != nil || v.Sub != testBase+path || v.TTL != 5*time.Minute || v.List.Size() != 1<<16 {
 		t.Fatalf("token %+v %v", v, err)
 	}
 	// Unchanged: the same signed token; 304 for a client that has it.
@@ -118,7 +118,7 @@ func TestStatusListCaching(t *testing.T) {
 		t.Fatal("not re-signed after its ttl")
 	}
 	// A change: re-signed at once.
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
 	if w4 := ts.do(req{method: "GET", path: path, header: map[string]string{"If-None-Match": w3.Header().Get("ETag")}}); w4.Code != 200 {
 		t.Fatalf("after a change: %d", w4.Code)
 	}
@@ -141,7 +141,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 	p := ts.approve(t, ts.apply(t, person(t, 2)).ID)
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
 	tr := ts.redeem(t, p.Offer.URI)
 	ts.do(req{method: "POST", path: "/credential", token: tr.AccessToken, body: `{"credential_configuration_id":"` + ConfigurationID + `","proofs":{"jwt":["a.b.c"]}}`})
 	w = ts.must(t, req{method: "GET", path: "/metrics"}, 200, nil)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,9 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
-	"github.com/epermit/epermit/statuslist"
-	"github.com/epermit/epermit/store"
 )
 
 // Lifetimes of the wallet flow's grants.
@@ -47,24 +48,17 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, err)
 	}
-	access, err := s.cfg.Store.NewGrant(store.AccessPrefix)
-	if err != nil {
-		return err
+	r, err := s.svc.RedeemOffer(c.Request().Context(), req.PreAuthorizedCode, s.cfg.Now())
+	if errors.Is(err, issuer.ErrInvalidGrant) {
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_grant", Description: "the pre-authorized code is unknown, used or expired"})
 	}
-	nonce, err := s.cfg.Store.NewSecret("")
 	if err != nil {
 		return err
 	}
 	now := s.cfg.Now()
-	if _, err := s.cfg.Store.RedeemOffer(req.PreAuthorizedCode, access, nonce, now.Add(accessTTL), now); err != nil {
-		if errors.Is(err, store.ErrInvalidGrant) {
-			return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_grant", Description: "the pre-authorized code is unknown, used or expired"})
-		}
-		return err
-	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, oid4vci.TokenResponse{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(accessTTL.Seconds()),
-		CNonce: nonce, CNonceExpiresIn: int(accessTTL.Seconds())})
+	return c.JSON(http.StatusOK, oid4vci.TokenResponse{AccessToken: r.AccessToken, TokenType: "Bearer", ExpiresIn: int(r.Expires.Sub(now).Seconds()),
+		CNonce: r.Nonce, CNonceExpiresIn: int(r.NonceExpires.Sub(now).Seconds())})
 }
 
 // credential issues the credential of a redeemed offer, bound to the key the
@@ -76,7 +70,8 @@ func (s *Server) credential(c echo.Context) error {
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "an access token from /token is required"})
 	}
 	now := s.cfg.Now()
-	access, err := s.cfg.Store.Access(secret, now)
+	ctx := c.Request().Context()
+	access, err := s.svc.AccessInfo(ctx, secret, now)
 	if err != nil {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token is unknown, used or expired"})
@@ -92,40 +87,124 @@ func (s *Server) credential(c echo.Context) error {
 	if req.ConfigurationID != "" && req.ConfigurationID != ConfigurationID {
 		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "unknown_credential_configuration", Description: "this issuer offers " + ConfigurationID})
 	}
-	a := s.bySlug[access.Authority]
+	a := s.svc.Authority(access.Authority)
 	if a == nil {
 		return apiError(http.StatusConflict, "no_authority", "the authority is no longer hosted here")
 	}
-	holder, err := oid4vci.VerifyProof(req.Proofs[0], s.issuerID(a), access.CNonce, now, proofMaxAge)
+	proof, err := s.verifyProof(req.Proofs[0], a, now)
 	if err != nil {
-		code := oid4vci.CodeOf(err)
-		s.metrics.proofsFailed.WithLabelValues(code).Inc()
 		return oauthError(c, http.StatusBadRequest, err)
 	}
-	rec, err := s.cfg.Store.IssueCredential(secret, holder, now)
-	switch {
-	case errors.Is(err, store.ErrInvalidGrant):
-		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token was used meanwhile"})
-	case errors.Is(err, store.ErrHolderMismatch):
-		s.metrics.proofsFailed.WithLabelValues("holder_mismatch").Inc()
-		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_proof", Description: "the proof is by a key other than the one this permit is bound to"})
-	case err != nil:
-		return storeError(err, "permit")
-	}
-	kid, signer, err := a.Keys.Active()
+	out, err := s.svc.IssueCredential(ctx, secret, proof, now)
 	if err != nil {
-		return err
-	}
-	cred, err := issuer.Issue(signer, kid, rec.Permit, s.issuerID(a), holder, statuslist.Reference{Idx: rec.Idx, URI: s.statusURI(rec.List)}, now, s.cfg.Rand)
-	if err != nil {
-		// The token was spent on a credential that was not made: give it
-		// back so that the wallet can try again.
-		if rerr := s.cfg.Store.RestoreAccess(secret); rerr != nil {
-			s.log.Error("restore access token", "request_id", requestID(c), "err", rerr)
-		}
-		return err
+		return s.walletError(c, err)
 	}
 	s.metrics.issued.WithLabelValues(a.Slug).Inc()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, oid4vci.CredentialResponse{Credentials: []oid4vci.IssuedCredential{{Credential: cred}}})
+	return c.JSON(http.StatusOK, oid4vci.CredentialResponse{Credentials: []oid4vci.IssuedCredential{{Credential: out.Credential}}})
+}
+
+// verifyProof checks a wallet's key proof for the authority and returns the
+// key it proves with the c_nonce it signed; the service checks the nonce
+// (its MAC, expiry and single use) when it spends it.
+func (s *Server) verifyProof(jwt string, a *Authority, now time.Time) (issuer.Proof, error) {
+	nonce := proofNonce(jwt)
+	holder, err := oid4vci.VerifyProof(jwt, s.issuerID(a), nonce, now, proofMaxAge)
+	if err != nil {
+		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeOf(err)).Inc()
+		return issuer.Proof{}, err
+	}
+	if nonce == "" {
+		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidNonce).Inc()
+		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidNonce, Description: "the proof has no nonce; get a c_nonce and sign it"}
+	}
+	return issuer.Proof{Holder: keys.PublicJWK(holder), Nonce: nonce}, nil
+}
+
+// proofNonce returns the nonce claim of a proof, unverified: VerifyProof
+// then checks the proof carries exactly it, and the service checks it is one
+// of its own.
+func proofNonce(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 || len(parts[1]) > 8<<10 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Nonce string `json:"nonce"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return ""
+	}
+	return c.Nonce
+}
+
+// walletError answers a refusal of the service in the OAuth error format.
+func (s *Server) walletError(c echo.Context, err error) error {
+	var e *issuer.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case e.Code == "invalid_nonce":
+		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidNonce).Inc()
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: oid4vci.CodeInvalidNonce, Description: e.EN})
+	case e.Kind == issuer.KindInvalidGrant:
+		c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token was used meanwhile"})
+	case e.Code == "holder_mismatch":
+		s.metrics.proofsFailed.WithLabelValues("holder_mismatch").Inc()
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: e.EN})
+	}
+	return err
+}
+
+// RefreshRequest is the body of POST /credential/refresh: the permit
+// number and a proof, by the key the current credential is bound to, over a
+// fresh c_nonce (from /nonce or /token).
+type RefreshRequest struct {
+	PermitNo string `json:"permit_no"`
+	Proof    struct {
+		ProofType string `json:"proof_type"`
+		JWT       string `json:"jwt"`
+	} `json:"proof"`
+}
+
+// refresh issues the endorsed credential to the wallet that holds the
+// current one, without a counter visit.
+func (s *Server) refresh(c echo.Context) error {
+	var req RefreshRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.PermitNo == "" || req.Proof.ProofType != "jwt" || req.Proof.JWT == "" {
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "send permit_no and proof {proof_type: jwt, jwt}"})
+	}
+	now := s.cfg.Now()
+	// Which authority: the permit's, known only to the service; the proof's
+	// audience must be one hosted here.
+	var proof issuer.Proof
+	var err error
+	for _, a := range s.authorities() {
+		if proof, err = s.verifyProof(req.Proof.JWT, a, now); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return oauthError(c, http.StatusBadRequest, err)
+	}
+	out, err := s.svc.Refresh(c.Request().Context(), req.PermitNo, proof, now)
+	if err != nil {
+		var e *issuer.Error
+		if errors.As(err, &e) && e.Kind != issuer.KindInvalidGrant && e.Code != "holder_mismatch" {
+			return err
+		}
+		return s.walletError(c, err)
+	}
+	s.metrics.issued.WithLabelValues(out.Authority).Inc()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, oid4vci.CredentialResponse{Credentials: []oid4vci.IssuedCredential{{Credential: out.Credential}}})
 }

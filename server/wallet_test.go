@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/verifier"
 	"github.com/epermit/epermit/wallet"
 )
@@ -49,7 +48,7 @@ func TestIssuanceVerifiesOffline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status := ts.must(t, req{method: "GET", path: strings.TrimPrefix(p.StatusList, testBase)}, 200, nil).Body.String()
+		status := ts.must(t, req{method: "GET", path: "/status/hz-1"}, 200, nil).Body.String()
 		if err := tru.AddStatusList(status, now); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +61,7 @@ func TestIssuanceVerifiesOffline(t *testing.T) {
 	if r := verify(); !r.Valid || !r.HolderBound || r.Claims.PermitNo != p.Number || r.Issuer.ID != testBase+"/hz" {
 		t.Fatalf("fresh credential: %+v", r)
 	}
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "left the city"}}, 200, nil)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "left the city"}}, 200, nil)
 	if r := verify(); r.Valid || !r.Has(verifier.CodeRevoked) {
 		t.Fatalf("revoked credential: %+v", r)
 	}
@@ -149,7 +148,7 @@ func TestCredentialEndpoint(t *testing.T) {
 	// A revoked permit gets no new credential.
 	p2 := ts.approve(t, ts.apply(t, person(t, 2)).ID)
 	tr2 := ts.redeem(t, p2.Offer.URI)
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p2.Number + "/revoke", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p2.Number + "/revoke", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "x"}}, 200, nil)
 	if w := ts.do(ts.credentialRequest(t, tr2, holder, p2.Issuer)); w.Code != http.StatusConflict {
 		t.Fatalf("credential for a revoked permit: %d %s", w.Code, w.Body)
 	}
@@ -170,7 +169,7 @@ func TestCredentialSignerFailure(t *testing.T) {
 	ts := newTestServer(t)
 	p := ts.approve(t, ts.apply(t, person(t, 1)).ID)
 	tr := ts.redeem(t, p.Offer.URI)
-	hz := ts.s.bySlug["hz"]
+	hz := ts.svc.Authority("hz")
 	good := hz.Keys
 	bad, err := keys.NewRing(keys.Entry{Signer: failingSigner{testKey(2)}})
 	if err != nil {

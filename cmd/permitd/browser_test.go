@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/qr"
 	"github.com/epermit/epermit/server"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/verifier"
 )
 
@@ -302,7 +302,7 @@ func TestBrowserApps(t *testing.T) {
 	mustCall(t, 200, "POST", s2.base+"/v1/permits/"+p.Number+"/revoke", s2.token, server.ReasonRequest{Reason: "left the city"}, nil)
 	var rec server.PermitResponse
 	mustCall(t, 200, "GET", s2.base+"/v1/permits/"+p.Number, s2.token, nil, &rec)
-	if rec.State != store.PermitRevoked {
+	if rec.State != issuer.PermitRevoked {
 		t.Fatal("not revoked")
 	}
 	step(t, verify, "sync", chromedp.Click("#sync"))
