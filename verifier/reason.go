@@ -30,6 +30,7 @@ const (
 	CodeEndorsementOverdue Code = "endorsement_overdue"
 	CodeRevoked            Code = "revoked"
 	CodeSuspended          Code = "suspended"
+	CodeSuperseded         Code = "superseded"
 	CodeStatusIndex        Code = "status_index_out_of_range"
 	CodeStatusMissing      Code = "status_list_missing"
 	CodeStatusStale        Code = "status_list_stale"
@@ -81,6 +82,7 @@ var messages = map[Code][2]string{
 	CodeEndorsementOverdue: {"endorsement overdue: the permit is suspended until its yearly endorsement (Art. 10)", "逾期未签注：居住证暂停使用，签注后恢复（第十条）"},
 	CodeRevoked:            {"the permit has been revoked", "居住证已被注销"},
 	CodeSuspended:          {"the permit is suspended", "居住证已暂停使用"},
+	CodeSuperseded:         {"this credential was replaced by a newer one for the same permit (a new phone or an endorsement): ask the holder to show the current one", "此电子证照已被同一居住证的新证照取代（更换手机或签注后重新领取），请持证人出示最新的电子居住证"},
 	CodeStatusIndex:        {"the permit's status entry is outside its status list", "居住证状态索引超出状态列表范围"},
 	CodeStatusMissing:      {"no status list for this permit: revocation cannot be checked", "缺少状态列表，无法核查是否注销"},
 	CodeStatusStale:        {"the status list is out of date: sync the verifier", "状态列表已过时，请同步核验设备"},

@@ -324,6 +324,9 @@ func checkStatus(r *Result, t *Trust, c *credential.Claims, policy *trust.Policy
 	case statuslist.Suspended:
 		r.Status = "suspended"
 		r.refuse(CodeSuspended, "")
+	case statuslist.Superseded:
+		r.Status = "superseded"
+		r.refuse(CodeSuperseded, "")
 	default:
 		r.Status = "revoked"
 		r.refuse(CodeRevoked, "status value %d", s)
