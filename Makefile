@@ -42,6 +42,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIBodies$$' -fuzztime $(FUZZTIME) ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzReadSnapshot$$' -fuzztime $(FUZZTIME) ./issuer
+	$(GO) test -run '^$$' -fuzz '^FuzzParseApplication$$' -fuzztime $(FUZZTIME) ./permit
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./qr
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeScanned$$' -fuzztime $(FUZZTIME) ./qr
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./audit
 
 # The main job against a running permitd: apply, approve, wallet, verify, revoke.
 demo: build
