@@ -151,6 +151,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	fmt.Fprintf(stdout, "Next: apply with  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d '{\"application\": '\"$(cat examples/application-adult-hangzhou.json)\"'}'\n", base)
 	log.Info("permitd started", "addr", ln.Addr().String(), "base_url", base, "authorities", len(auths))
 
+	keyCheck := time.NewTicker(keyReloadEvery)
+	defer keyCheck.Stop()
 	errc := make(chan error, 1)
 	go func() {
 		if *certFile != "" {
@@ -168,6 +170,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 			return nil
 		case <-hup:
 			reloadKeys(&c, auths, log)
+		case <-keyCheck.C:
+			// Replicas share the keys directory: a key another replica's
+			// operator rotated is picked up without a signal or restart.
+			reloadKeys(&c, auths, log)
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -180,6 +186,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		}
 	}
 }
+
+// keyReloadEvery is how often the service looks for a signing key made by
+// "permitd keys rotate" (SIGHUP makes it look at once).
+const keyReloadEvery = time.Minute
 
 // gcPercent is the collector's target unless GOGC is set.
 const gcPercent = 400
