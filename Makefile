@@ -42,6 +42,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
+	$(GO) test -run '^$$' -fuzz '^FuzzProofNonce$$' -fuzztime $(FUZZTIME) ./oid4vci
+	$(GO) test -run '^$$' -fuzz '^FuzzMemoryNonces$$' -fuzztime $(FUZZTIME) ./server
 
 # The main job against a running permitd: apply, approve, wallet, verify, revoke.
 demo: build

@@ -219,10 +219,19 @@ func (ts *testServer) redeem(t testing.TB, offerURI string) oid4vci.TokenRespons
 	return tr
 }
 
-// credentialRequest asks for the credential with a proof by holder.
+// newNonce gets a c_nonce from the nonce endpoint.
+func (ts *testServer) newNonce(t testing.TB) string {
+	t.Helper()
+	var n oid4vci.NonceResponse
+	ts.must(t, req{method: "POST", path: "/nonce"}, http.StatusOK, &n)
+	return n.CNonce
+}
+
+// credentialRequest asks for the credential with a proof by holder over a
+// fresh nonce from the nonce endpoint.
 func (ts *testServer) credentialRequest(t testing.TB, tr oid4vci.TokenResponse, holder crypto.Signer, aud string) req {
 	t.Helper()
-	proof, err := oid4vci.NewProof(holder, aud, tr.CNonce, ts.clock())
+	proof, err := oid4vci.NewProof(holder, aud, ts.newNonce(t), ts.clock())
 	if err != nil {
 		t.Fatal(err)
 	}

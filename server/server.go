@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,9 @@ type Config struct {
 	StatusTTL time.Duration
 	// OfferTTL is how long a credential offer's pre-authorized code works; 0 means 15 minutes.
 	OfferTTL time.Duration
+	// Nonces hands out and checks the c_nonce of wallets' key proofs; nil
+	// means a MemoryNonces of the default size, for a single replica.
+	Nonces NonceStore
 	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
 	// web); nil serves none.
 	Apps http.Handler
@@ -104,6 +108,7 @@ type Server struct {
 	bySlug  map[string]*Authority
 	byIss   map[string]*Authority
 	metrics *metrics
+	nonces  NonceStore
 
 	statusMu    sync.Mutex
 	statusCache map[string]*cached
@@ -115,6 +120,11 @@ type Server struct {
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// reservedSlugs are the first path segments of the service's own routes:
+// an authority's issuer identifier BASE/SLUG, and the metadata under
+// BASE/SLUG/.well-known/, must not fall on them.
+var reservedSlugs = []string{"app", "credential", "healthz", "metrics", "nonce", "readyz", "status", "token", "trust-list", "v1", "verify", "wallet"}
 
 // New checks cfg and returns a server with every route in place.
 func New(cfg Config) (*Server, error) {
@@ -150,10 +160,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OfferTTL == 0 {
 		cfg.OfferTTL = 15 * time.Minute
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, bySlug: map[string]*Authority{}, byIss: map[string]*Authority{}, statusCache: map[string]*cached{}}
+	if cfg.Nonces == nil {
+		cfg.Nonces = NewMemoryNonces(DefaultNonceCapacity, DefaultNonceTTL)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, bySlug: map[string]*Authority{}, byIss: map[string]*Authority{}, statusCache: map[string]*cached{},
+		nonces: cfg.Nonces}
 	for _, a := range cfg.Authorities {
 		if !slugRE.MatchString(a.Slug) || a.Keys == nil || a.Name.ZH == "" || a.Name.EN == "" {
 			return nil, fmt.Errorf("server: authority %q: want a slug of [a-z0-9-], a name in zh and en, and keys", a.Slug)
+		}
+		if slices.Contains(reservedSlugs, a.Slug) {
+			return nil, fmt.Errorf("server: authority %q: the slug is a path of the service (%s)", a.Slug, strings.Join(reservedSlugs, ", "))
 		}
 		if _, dup := s.bySlug[a.Slug]; dup {
 			return nil, fmt.Errorf("server: authority %q listed twice", a.Slug)
@@ -249,6 +266,10 @@ func (s *Server) routes() *echo.Echo {
 	e.Match(getHead, "/.well-known/openid-credential-issuer/:slug", s.credentialIssuerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server/:slug", s.authServerMetadata)
+	// The same documents where clients of earlier drafts look: the
+	// well-known suffix appended to the issuer identifier.
+	e.Match(getHead, "/:slug/.well-known/openid-credential-issuer", s.credentialIssuerMetadata)
+	e.Match(getHead, "/:slug/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/trust-list", s.trustList)
 	e.Match(getHead, "/status/:list", s.statusList)
 
@@ -268,6 +289,7 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/v1/admin/backup", s.backup, s.require(store.RoleAdmin))
 
 	e.POST("/token", s.token)
+	e.POST("/nonce", s.nonce)
 	e.POST("/credential", s.credential)
 
 	if s.cfg.Apps != nil {
@@ -294,11 +316,12 @@ func (s *Server) metricsAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// noStore keeps the answers of the /v1/ API, /token and /credential out of
-// every cache: they carry offers (bearer codes), secrets and personal data.
+// noStore keeps the answers of the /v1/ API, /token, /nonce and /credential
+// out of every cache: they carry offers (bearer codes), secrets, nonces and
+// personal data.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/credential" {
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/nonce" || p == "/credential" {
 			c.Response().Header().Set("Cache-Control", "no-store")
 		}
 		return next(c)
