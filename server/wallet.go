@@ -17,9 +17,11 @@ import (
 	"github.com/epermit/epermit/store"
 )
 
-// Lifetimes of the wallet flow's grants.
+// Lifetimes of the wallet flow's grants. The access token is a bearer
+// token, so it lives no longer than OpenID4VCI 1.0 section 13.10 allows one
+// that is not sender-constrained (and works once).
 const (
-	accessTTL   = 10 * time.Minute
+	accessTTL   = 5 * time.Minute
 	proofMaxAge = 5 * time.Minute
 )
 
@@ -60,6 +62,10 @@ func (s *Server) token(c echo.Context) error {
 	req, err := oid4vci.ParseTokenRequest(c.Request().PostForm)
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, err)
+	}
+	if req.TxCode != "" {
+		// Offers here carry no tx_code (OpenID4VCI 1.0 section 6.3).
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "this offer has no transaction code: send no tx_code"})
 	}
 	access, err := s.cfg.Store.NewGrant(store.AccessPrefix)
 	if err != nil {

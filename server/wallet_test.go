@@ -90,6 +90,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{"other grant", form(url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}), 400, "unsupported_grant_type"},
 		{"no code", form(url.Values{"grant_type": {oid4vci.GrantPreAuthorized}}), 400, "invalid_request"},
 		{"unknown code", form(url.Values{"grant_type": {oid4vci.GrantPreAuthorized}, "pre-authorized_code": {"nope"}}), 400, "invalid_grant"},
+		{"a tx_code the offer does not ask for", form(url.Values{"grant_type": {oid4vci.GrantPreAuthorized}, "pre-authorized_code": {o.PreAuthorizedCode}, "tx_code": {"493536"}}), 400, "invalid_request"},
 		{"good", form(good), 200, ""},
 		{"reused code", form(good), 400, "invalid_grant"},
 	} {
@@ -206,7 +207,7 @@ func TestNonces(t *testing.T) {
 
 	// The token response's nonce, for wallets of earlier drafts.
 	p1, tr1 := offer(1)
-	if tr1.CNonce == "" || tr1.CNonceExpiresIn != 120 {
+	if tr1.CNonce == "" || tr1.CNonceExpiresIn != 120 || tr1.ExpiresIn != 300 {
 		t.Fatalf("token response nonce %q, %d s", tr1.CNonce, tr1.CNonceExpiresIn)
 	}
 	if w := send(tr1, p1.Issuer, tr1.CNonce); w.Code != 200 {
