@@ -69,7 +69,9 @@ var credentialRequestMembers = []string{"credential_configuration_id", "format",
 // request); invalid_encryption_parameters for credential_response_encryption
 // (responses are never encrypted here); unknown_credential_identifier for a
 // credential_identifier (none is ever handed out); invalid_proof for missing
-// or empty proofs or a proof type other than jwt.
+// or empty proofs or a proof type other than jwt. With an invalid_proof
+// error the request is returned too, without Proofs, so that the caller can
+// answer in its Draft's form.
 func ParseCredentialRequest(body []byte) (CredentialRequest, error) {
 	bad := func(format string, a ...any) error {
 		return newError(CodeInvalidCredentialRequest, fmt.Sprintf(format, a...), nil)
@@ -124,7 +126,9 @@ func ParseCredentialRequest(body []byte) (CredentialRequest, error) {
 	}
 	proofs, err := parseProofs(m)
 	if err != nil {
-		return CredentialRequest{}, err
+		// The request is returned with its error: a draft-13 wallet gets a
+		// fresh nonce with an invalid_proof answer (draft 13 section 7.3.2).
+		return r, err
 	}
 	r.Proofs = proofs
 	return r, nil

@@ -109,6 +109,9 @@ func (s *Server) credential(c echo.Context) error {
 	}
 	req, err := oid4vci.ParseCredentialRequest(body)
 	if err != nil {
+		if oid4vci.CodeOf(err) == oid4vci.CodeInvalidProof {
+			return s.proofError(c, req, err)
+		}
 		return oauthError(c, http.StatusBadRequest, err)
 	}
 	a := s.bySlug[access.Authority]

@@ -258,7 +258,14 @@ func TestDraft13Credential(t *testing.T) {
 		}
 		return req{method: "POST", path: "/credential", token: tr.AccessToken, body: body}
 	}
+	// Draft 13 §7.3.2: a request without a proof, or with a refused one,
+	// gets a nonce to sign over.
 	var e oid4vci.Error
+	ts.must(t, req{method: "POST", path: "/credential", token: tr.AccessToken, body: `{"format":"vc+sd-jwt","vct":"` + credential.VCT + `"}`}, 400, &e)
+	if e.Code != "invalid_proof" || e.CNonce == "" || e.CNonceExpiresIn <= 0 {
+		t.Fatalf("draft-13 request without a proof: %+v", e)
+	}
+	e = oid4vci.Error{}
 	ts.must(t, draft13("not-a-nonce"), 400, &e)
 	if e.Code != "invalid_nonce" || e.CNonce == "" || e.CNonceExpiresIn <= 0 {
 		t.Fatalf("refused draft-13 proof: %+v", e)
