@@ -43,7 +43,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzProofNonce$$' -fuzztime $(FUZZTIME) ./oid4vci
-	$(GO) test -run '^$$' -fuzz '^FuzzMemoryNonces$$' -fuzztime $(FUZZTIME) ./server
+	$(GO) test -run '^$$' -fuzz '^FuzzMemory$$' -fuzztime $(FUZZTIME) ./internal/nonces
 
 # Independent OpenID4VCI and SD-JWT VC libraries from npm (pinned in
 # interop/package-lock.json) against a real permitd on loopback; needs

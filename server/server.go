@@ -36,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/epermit/epermit/internal/nonces"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/store"
@@ -85,7 +86,8 @@ type Config struct {
 	// OfferTTL is how long a credential offer's pre-authorized code works; 0 means 15 minutes.
 	OfferTTL time.Duration
 	// Nonces hands out and checks the c_nonce of wallets' key proofs; nil
-	// means a MemoryNonces of the default size, for a single replica.
+	// means an in-memory store (nonces.Memory) of the default capacity
+	// with DefaultNonceTTL, for a single replica.
 	Nonces NonceStore
 	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
 	// web); nil serves none.
@@ -161,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.OfferTTL = 15 * time.Minute
 	}
 	if cfg.Nonces == nil {
-		cfg.Nonces = NewMemoryNonces(DefaultNonceCapacity, DefaultNonceTTL)
+		cfg.Nonces = nonces.NewMemory(nonces.DefaultCapacity, DefaultNonceTTL)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, bySlug: map[string]*Authority{}, byIss: map[string]*Authority{}, statusCache: map[string]*cached{},
 		nonces: cfg.Nonces}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/nonces"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/sdjwt"
@@ -175,7 +176,7 @@ func TestCredentialEndpoint(t *testing.T) {
 // works once, before it expires.
 func TestNonces(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t, func(c *Config) { c.Nonces = NewMemoryNonces(64, 2*time.Minute) })
+	ts := newTestServer(t, func(c *Config) { c.Nonces = nonces.NewMemory(64, 2*time.Minute) })
 	seen := map[string]bool{}
 	for range 20 {
 		w := ts.must(t, req{method: "POST", path: "/nonce", body: `{"ignored":true}`}, 200, nil)

@@ -4,7 +4,7 @@
 // tests:
 //
 //	func TestNonceStore(t *testing.T) {
-//		noncetest.Run(t, func() server.NonceStore { return newStore(t) }, ttl)
+//		noncetest.Run(t, func() noncetest.Store { return newStore(t) }, ttl)
 //	}
 package noncetest
 
@@ -19,8 +19,14 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/oid4vci"
-	"github.com/epermit/epermit/server"
 )
+
+// Store is the method set of server.NonceStore, declared here so that
+// stores (and their fuzz targets) are tested without linking the server.
+type Store interface {
+	New(ctx context.Context, now time.Time) (nonce string, expires time.Time, err error)
+	Consume(ctx context.Context, nonce string, now time.Time) error
+}
 
 // urlSafe matches a nonce of at least 22 URL-safe characters (128 bits of
 // base64url).
@@ -28,11 +34,11 @@ var urlSafe = regexp.MustCompile(`^[A-Za-z0-9_-]{22,}$`)
 
 // Run checks the store that newStore returns (a fresh, empty one for each
 // subtest), whose nonces are accepted for ttl.
-func Run(t *testing.T, newStore func() server.NonceStore, ttl time.Duration) {
+func Run(t *testing.T, newStore func() Store, ttl time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	mustNew := func(t *testing.T, s server.NonceStore, now time.Time) string {
+	mustNew := func(t *testing.T, s Store, now time.Time) string {
 		t.Helper()
 		n, exp, err := s.New(ctx, now)
 		if err != nil {
@@ -46,7 +52,7 @@ func Run(t *testing.T, newStore func() server.NonceStore, ttl time.Duration) {
 		}
 		return n
 	}
-	refused := func(t *testing.T, s server.NonceStore, nonce string, now time.Time, why string) {
+	refused := func(t *testing.T, s Store, nonce string, now time.Time, why string) {
 		t.Helper()
 		if err := s.Consume(ctx, nonce, now); !errors.Is(err, oid4vci.ErrUnknownNonce) {
 			t.Fatalf("Consume %s: %v, want oid4vci.ErrUnknownNonce", why, err)

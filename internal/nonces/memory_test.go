@@ -1,4 +1,4 @@
-package server_test
+package nonces_test
 
 import (
 	"context"
@@ -7,24 +7,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/internal/nonces"
 	"github.com/epermit/epermit/internal/noncetest"
 	"github.com/epermit/epermit/oid4vci"
-	"github.com/epermit/epermit/server"
 )
 
-func TestMemoryNonces(t *testing.T) {
+func TestMemory(t *testing.T) {
 	t.Parallel()
-	noncetest.Run(t, func() server.NonceStore { return server.NewMemoryNonces(4096, 5*time.Minute) }, 5*time.Minute)
+	noncetest.Run(t, func() noncetest.Store { return nonces.NewMemory(4096, 5*time.Minute) }, 5*time.Minute)
 }
 
-// TestMemoryNoncesBounded: a flood of nonce requests keeps the store at its
+// TestMemoryBounded: a flood of nonce requests keeps the store at its
 // capacity, evicting the oldest nonces; the newest stay usable.
-func TestMemoryNoncesBounded(t *testing.T) {
+func TestMemoryBounded(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	const capacity = 100
-	m := server.NewMemoryNonces(capacity, time.Minute)
+	m := nonces.NewMemory(capacity, time.Minute)
 	var all []string
 	for i := range 10 * capacity {
 		n, _, err := m.New(ctx, t0.Add(time.Duration(i)*time.Millisecond))
@@ -64,18 +64,18 @@ func TestMemoryNoncesBounded(t *testing.T) {
 	}
 }
 
-// FuzzMemoryNonces runs sequences of operations against a small store and
+// FuzzMemory runs sequences of operations against a small store and
 // checks the contract against a record of what was handed out: a nonce is
 // accepted at most once, never after it expired, never if it was not
 // handed out; one handed out less than capacity nonces ago, unused and
 // unexpired is accepted; the store never holds more than its capacity.
-func FuzzMemoryNonces(f *testing.F) {
+func FuzzMemory(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 1, 0, 1, 0, 2, 3, 1, 1})
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 5, 2, 200, 1, 3})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		ctx := context.Background()
 		const capacity, ttl = 8, 10 * time.Second
-		m := server.NewMemoryNonces(capacity, ttl)
+		m := nonces.NewMemory(capacity, ttl)
 		type handed struct {
 			nonce   string
 			seq     int
@@ -128,9 +128,9 @@ func FuzzMemoryNonces(f *testing.F) {
 	})
 }
 
-func BenchmarkMemoryNonces(b *testing.B) {
+func BenchmarkMemory(b *testing.B) {
 	ctx := context.Background()
-	m := server.NewMemoryNonces(server.DefaultNonceCapacity, server.DefaultNonceTTL)
+	m := nonces.NewMemory(nonces.DefaultCapacity, 5*time.Minute)
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -141,13 +141,13 @@ func BenchmarkMemoryNonces(b *testing.B) {
 	}
 }
 
-// BenchmarkMemoryNoncesFull hands out nonces into a full store: every New
+// BenchmarkMemoryFull hands out nonces into a full store: every New
 // evicts the oldest.
-func BenchmarkMemoryNoncesFull(b *testing.B) {
+func BenchmarkMemoryFull(b *testing.B) {
 	ctx := context.Background()
-	m := server.NewMemoryNonces(server.DefaultNonceCapacity, server.DefaultNonceTTL)
+	m := nonces.NewMemory(nonces.DefaultCapacity, 5*time.Minute)
 	now := time.Now()
-	for range server.DefaultNonceCapacity {
+	for range nonces.DefaultCapacity {
 		m.New(ctx, now)
 	}
 	b.ReportAllocs()
