@@ -1,12 +1,12 @@
 # e-permit: make run (the issuer service), make test (all tests), make demo
 # (the main job end to end against a running service), make demo-offline,
-# make bench, make lint.
+# make bench, make lint, make interop (independent wallet libraries).
 
 GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build wasm screenshots test fuzz demo demo-offline run bench bench-scan lint clean
+.PHONY: all build wasm screenshots test fuzz demo demo-offline run bench bench-scan lint clean interop
 
 all: build
 
@@ -48,6 +48,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeScanned$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./audit
+	$(GO) test -run '^$$' -fuzz '^FuzzProofNonce$$' -fuzztime $(FUZZTIME) ./oid4vci
+	$(GO) test -run '^$$' -fuzz '^FuzzNonce$$' -fuzztime $(FUZZTIME) ./issuer
+
+# Independent OpenID4VCI and SD-JWT VC libraries from npm (pinned in
+# interop/package-lock.json) against a real permitd on loopback; needs
+# Node.js 20+ and npm. See docs/interop.md.
+interop: build
+	@./interop/run.sh $(BIN)
 
 # The main job against a running permitd: apply, approve, wallet, verify, revoke.
 demo: build
