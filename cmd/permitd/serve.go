@@ -149,11 +149,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	}
 	fmt.Fprintf(stdout, "  issuer keys     %s/.well-known/jwks.json\n", base)
 	fmt.Fprintf(stdout, "  health, metrics %s/healthz  %s/metrics\n", base, base)
+	// The commands below work as printed, in another terminal in the
+	// directory permitd was started in (the repository, for make run).
+	self, tokenVar := shellWord(os.Args[0]), ""
 	if firstToken != "" {
-		fmt.Fprintf(stdout, "\nAdministrator token (shown once, keep it safe):\n  %s\n", firstToken)
-		fmt.Fprintf(stdout, "Make officials' tokens with: PERMITD_TOKEN=<admin token> permitd token create --server %s --role officer --name NAME\n", base)
+		fmt.Fprintf(stdout, "\nAdministrator token (shown only now; keep it safe):\n  %s\n", firstToken)
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, make an officer's token and apply:\n")
+		tokenVar = "PERMITD_TOKEN=" + firstToken + " "
+	} else {
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, with PERMITD_TOKEN set to an administrator token:\n")
 	}
-	fmt.Fprintf(stdout, "Next: apply with  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d '{\"application\": '\"$(cat examples/application-adult-hangzhou.json)\"'}'\n", base)
+	fmt.Fprintf(stdout, "  %s%s token create --server %s --role officer --name \"counter 3\"\n", tokenVar, self, base)
+	fmt.Fprintf(stdout, "  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d \"{\\\"application\\\": $(cat examples/application-adult-hangzhou.json)}\"\n", base)
 	log.Info("permitd started", "addr", ln.Addr().String(), "base_url", base, "authorities", len(auths))
 
 	errc := make(chan error, 1)
@@ -184,6 +191,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 			return nil
 		}
 	}
+}
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // gcPercent is the collector's target unless GOGC is set.
