@@ -36,24 +36,22 @@ run 'refused() { if "$@"; then echo "(should have been refused)"; return 1; else
 
 step "1. The issuer service starts: embedded store, keys generated on first start"
 run 'permitd --data var --addr 127.0.0.1:0 > permitd.out 2> permitd.log & PID=$!'
-run 'until grep -q "^Next:" permitd.out; do kill -0 $PID; sleep 0.1; done   # listening'
+run 'until grep -q "^Next:" permitd.out 2>/dev/null; do kill -0 $PID; sleep 0.1; done   # listening'
 run "sed '/^Next:/,\$d' permitd.out"
-run "BASE=\$(sed -n 's/^permitd listening on \\([^ ]*\\).*/\\1/p' permitd.out)"
-run "PIN=\$(sed -n 's/.*root key \\([^ ]*\\).*/\\1/p' permitd.out)"
-run "ADMIN=\$(sed -n 's/^  \\(ept_[^ ]*\\)\$/\\1/p' permitd.out)"
-run 'OFFICER=$(PERMITD_TOKEN=$ADMIN permitd token create --server "$BASE" --role officer --name "counter 3")'
-run 'REVOKER=$(PERMITD_TOKEN=$ADMIN permitd token create --server "$BASE" --role revoker --name "revocation desk")'
+run 'eval "$(grep "^  export PERMITD_URL=" permitd.out)"   # its address, root key and administrator token, as it printed them'
+run 'OFFICER=$(permitd token create --server "$PERMITD_URL" --role officer --name "counter 3")'
+run 'REVOKER=$(permitd token create --server "$PERMITD_URL" --role revoker --name "revocation desk")'
 
 step "2. A resident applies; an application that fails is told every unmet condition"
 run '"$EXAMPLES/dated.sh" short-residence > short-residence.json   # moved to Hangzhou three months ago'
-run 'curl -s -X POST "$BASE/v1/applications" -H "Content-Type: application/json" -d "{\"application\": $(cat short-residence.json)}" -o refused.json'
+run 'curl -s -X POST "$PERMITD_URL/v1/applications" -H "Content-Type: application/json" -d "{\"application\": $(cat short-residence.json)}" -o refused.json'
 run "sed 's/\"secret\":\"[^\"]*\"/\"secret\":\"(kept by the resident)\"/' refused.json"
-run 'curl -s -X POST "$BASE/v1/applications" -H "Content-Type: application/json" -d "{\"application\": $(cat "$EXAMPLES/application-adult-hangzhou.json")}" -o application.json'
+run 'curl -s -X POST "$PERMITD_URL/v1/applications" -H "Content-Type: application/json" -d "{\"application\": $(cat "$EXAMPLES/application-adult-hangzhou.json")}" -o application.json'
 run "sed 's/\"secret\":\"[^\"]*\"/\"secret\":\"(kept by the resident)\"/' application.json"
 run 'ID=$(json id < application.json)'
 
 step "3. An officer approves: the permit and a credential offer (link and QR, single use, 15 minutes)"
-run 'curl -s -X POST "$BASE/v1/applications/$ID/approve" -H "Authorization: Bearer $OFFICER" -o permit.json'
+run 'curl -s -X POST "$PERMITD_URL/v1/applications/$ID/approve" -H "Authorization: Bearer $OFFICER" -o permit.json'
 run "sed 's/\"qr_png\":\"[^\"]*\"/\"qr_png\":\"(offer.png)\"/; s/\"history\":\\[[^]]*\\],//' permit.json"
 run 'NO=$(json number < permit.json)'
 run 'json qr_png < permit.json | base64 -d > offer.png'
@@ -64,14 +62,14 @@ run 'permit wallet accept --dir wallet --qr offer.png'
 run 'permit wallet show --dir wallet --purpose public-service --qr code.png'
 
 step "5. The counter's verifier syncs its trust data once (checked before it replaces anything), then scans offline"
-run 'permit verifier sync --from "$BASE" --pin "$PIN" --dir verifier-cache'
+run 'permit verifier sync --from "$PERMITD_URL" --pin "$PERMITD_PIN" --dir verifier-cache'
 run 'permit verify --cache verifier-cache --purpose public-service --qr code.png'
 
 step "6. The same code for a credit loan: refused, whatever the status"
 run 'refused permit verify --cache verifier-cache --purpose credit-loan --qr code.png'
 
 step "7. A revoker revokes the permit; the served status list changes at once"
-run 'curl -s -X POST "$BASE/v1/permits/$NO/revoke" -H "Authorization: Bearer $REVOKER" -H "Content-Type: application/json" -d "{\"reason\": \"the holder left the city\"}" -o revoked.json'
+run 'curl -s -X POST "$PERMITD_URL/v1/permits/$NO/revoke" -H "Authorization: Bearer $REVOKER" -H "Content-Type: application/json" -d "{\"reason\": \"the holder left the city\"}" -o revoked.json'
 run "sed 's/\"history\":\\[[^]]*\\],//' revoked.json"
 
 step "8. The verifier's next sync fetches only what changed; the same scan is refused as revoked"
