@@ -52,6 +52,7 @@ func TestNewcomer(t *testing.T) {
 
 	n.run(t, clone, "make build") // what make run does first
 	t.Run("README", n.readme)
+	t.Run("examples/README", n.examplesReadme)
 	t.Run("banner", n.banner)
 	t.Run("make demo", func(t *testing.T) { n.demo(t, "make demo") })
 	t.Run("make demo-offline", func(t *testing.T) { n.demo(t, "make demo-offline") })
@@ -128,7 +129,7 @@ type block struct {
 // make run running, ..." or "# needs: make run stopped".
 var needsLine = regexp.MustCompile(`^# needs: make run (running|stopped)\b`)
 
-func readmeBlocks(t *testing.T, readme string) []block {
+func readmeBlocks(t *testing.T, readme string, min int) []block {
 	var out []block
 	var cur *block
 	for i, l := range strings.Split(readme, "\n") {
@@ -144,7 +145,7 @@ func readmeBlocks(t *testing.T, readme string) []block {
 			cur.lines = append(cur.lines, l)
 		}
 	}
-	if cur != nil || len(out) < 4 {
+	if cur != nil || len(out) < min {
 		t.Fatalf("README.md: %d shell blocks, one unclosed: %v", len(out), cur != nil)
 	}
 	return out
@@ -185,7 +186,7 @@ epermit_stop() {
 }
 trap epermit_stop EXIT
 `)
-	blocks := readmeBlocks(t, string(raw))
+	blocks := readmeBlocks(t, string(raw), 4)
 	for _, b := range blocks {
 		fmt.Fprintf(&sb, "\necho '### README.md line %d'\n", b.line)
 		switch b.needs {
@@ -225,6 +226,21 @@ trap epermit_stop EXIT
 	text := strings.Join(strings.Fields(string(raw)), " ")
 	if want := fmt.Sprintf("accepts it for %d seconds after it is made, plus %d seconds of allowance", p.Freshness, p.ClockSkew); !strings.Contains(text, want) {
 		t.Errorf("README.md does not say %q (trust.DefaultPolicy)", want)
+	}
+}
+
+// examplesReadme runs the shell block of examples/README.md in the copy's
+// directory, and checks that what it prints are applications.
+func (n *newcomer) examplesReadme(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(n.clone, "examples", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range readmeBlocks(t, string(raw), 1) {
+		out := n.run(t, n.clone, "set -euo pipefail\n"+strings.Join(b.lines, "\n")+"\n")
+		if c := strings.Count(out, `"citizen_id"`); c != len(b.lines) {
+			t.Errorf("examples/README.md line %d: %d applications printed by %d commands:\n%s", b.line, c, len(b.lines), out)
+		}
 	}
 }
 
