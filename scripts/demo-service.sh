@@ -24,15 +24,13 @@ cleanup() {
 trap cleanup EXIT
 cd "$DIR"
 
-bold=; plain=
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-run() { printf '$ %s\n' "$1"; eval "$1"; }
+# shellcheck source=scripts/transcript.sh
+. "$ROOT/scripts/transcript.sh"
 
 step "0. The binaries and the examples; two shell helpers"
 run "export PATH=\"$BIN:\$PATH\" EXAMPLES=\"$ROOT/examples\""
 run 'json() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }     # one string field of a JSON answer'
-run 'refused() { if "$@"; then echo "(should have been refused)"; return 1; else test $? = 1; fi; }   # exit status 1 wanted'
+run "$refused"
 
 step "1. The issuer service starts: embedded store, keys generated on first start"
 run 'permitd --data var --addr 127.0.0.1:0 > permitd.out 2> permitd.log & PID=$!'

@@ -17,15 +17,13 @@ DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 cd "$DIR"
 
-bold=; plain=
-if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; fi
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-run() { printf '$ %s\n' "$1"; eval "$1"; }
+# shellcheck source=scripts/transcript.sh
+. "$ROOT/scripts/transcript.sh"
 
 step "0. The binary and the examples; the issuer's names; a shell helper"
 run "export PATH=\"$BIN:\$PATH\" EXAMPLES=\"$ROOT/examples\""
 run 'ISS=https://ep.zjga.example/hz STATUS=https://ep.zjga.example/hz/status/1'
-run 'refused() { if "$@"; then echo "(should have been refused)"; return 1; else test $? = 1; fi; }   # exit status 1 wanted'
+run "$refused"
 
 step "1. The Hangzhou bureau makes its signing key; the province makes the root key"
 run 'permit keys new --out keys'
