@@ -298,6 +298,7 @@ func (ps *problems) addDetail(field, code string, detail text, err error) {
 // zero-width spaces, bidirectional overrides and isolates, byte order marks), which would make the text read
 // differently from what it holds.
 func (ps *problems) text(field, s string, max int, required bool) {
+	format := strings.IndexFunc(s, isFormat)
 	switch {
 	case strings.TrimSpace(s) == "":
 		if required {
@@ -305,10 +306,9 @@ func (ps *problems) text(field, s string, max int, required bool) {
 		}
 	case !utf8.ValidString(s) || strings.IndexFunc(s, isControl) >= 0:
 		ps.add(field, codeInvalidText, nil)
-	case strings.IndexFunc(s, isFormat) >= 0:
-		i := strings.IndexFunc(s, isFormat)
-		r, _ := utf8.DecodeRuneInString(s[i:])
-		at := utf8.RuneCountInString(s[:i]) + 1
+	case format >= 0:
+		r, _ := utf8.DecodeRuneInString(s[format:])
+		at := utf8.RuneCountInString(s[:format]) + 1
 		ps.addDetail(field, codeFormatChar, text{fmt.Sprintf("U+%04X，第 %d 个字符", r, at), fmt.Sprintf("U+%04X, character %d", r, at)},
 			fmt.Errorf("permit: %s: format character U+%04X at character %d", field, r, at))
 	case utf8.RuneCountInString(s) > max:
