@@ -175,6 +175,7 @@ const (
 	codeRequired         = "required"
 	codeTooLong          = "too_long"
 	codeInvalidText      = "invalid_text"
+	codeFormatChar       = "format_character"
 	codeInvalidDate      = "invalid_date"
 	codeDateInFuture     = "date_in_future"
 	codeBeforeBirth      = "before_birth"
@@ -199,7 +200,8 @@ const (
 var problemTexts = map[string]text{
 	codeRequired:         {"必须填写", "is required"},
 	codeTooLong:          {"过长", "is too long"},
-	codeInvalidText:      {"含有控制字符或无效编码", "contains control characters or invalid UTF-8"},
+	codeInvalidText:      {"含有控制字符、换行符或无效编码", "contains control characters, line breaks or invalid UTF-8"},
+	codeFormatChar:       {"含有零宽空格、双向文本控制符等不可见的格式字符", "contains an invisible formatting character such as a zero-width space or a bidirectional override"},
 	codeInvalidDate:      {"不是有效日期", "is not a valid date"},
 	codeDateInFuture:     {"晚于当日", "is after today"},
 	codeBeforeBirth:      {"早于出生日期", "is before the date of birth"},
@@ -276,31 +278,52 @@ func fieldLabel(field string) text {
 type problems []Problem
 
 func (ps *problems) add(field, code string, err error) {
-	l := fieldLabel(field)
-	t := problemTexts[code]
-	*ps = append(*ps, Problem{
-		Field: field,
-		Code:  code,
-		ZH:    l.zh + "：" + t.zh,
-		EN:    l.en + ": " + t.en,
-		Err:   err,
-	})
+	ps.addDetail(field, code, text{}, err)
 }
 
-// text checks a free-text field: required (after trimming white space), at most max characters, valid UTF-8 and
-// free of control characters.
+// addDetail adds a problem whose descriptions end with detail in parentheses, such as the character at fault.
+func (ps *problems) addDetail(field, code string, detail text, err error) {
+	l := fieldLabel(field)
+	t := problemTexts[code]
+	p := Problem{Field: field, Code: code, ZH: l.zh + "：" + t.zh, EN: l.en + ": " + t.en, Err: err}
+	if detail != (text{}) {
+		p.ZH += "（" + detail.zh + "）"
+		p.EN += " (" + detail.en + ")"
+	}
+	*ps = append(*ps, p)
+}
+
+// text checks a free-text field: required (after trimming white space), at most max characters, valid UTF-8,
+// free of control characters and line separators, and free of invisible format characters (Unicode category Cf:
+// zero-width spaces, bidirectional overrides and isolates, byte order marks), which would make the text read
+// differently from what it holds.
 func (ps *problems) text(field, s string, max int, required bool) {
+	format := strings.IndexFunc(s, isFormat)
 	switch {
 	case strings.TrimSpace(s) == "":
 		if required {
 			ps.add(field, codeRequired, nil)
 		}
-	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case !utf8.ValidString(s) || strings.IndexFunc(s, isControl) >= 0:
 		ps.add(field, codeInvalidText, nil)
+	case format >= 0:
+		r, _ := utf8.DecodeRuneInString(s[format:])
+		at := utf8.RuneCountInString(s[:format]) + 1
+		ps.addDetail(field, codeFormatChar, text{fmt.Sprintf("U+%04X，第 %d 个字符", r, at), fmt.Sprintf("U+%04X, character %d", r, at)},
+			fmt.Errorf("permit: %s: format character U+%04X at character %d", field, r, at))
 	case utf8.RuneCountInString(s) > max:
 		ps.add(field, codeTooLong, nil)
 	}
 }
+
+// isControl reports whether r is a control character (C0, DEL, C1) or a line or paragraph separator.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
+}
+
+// isFormat reports whether r is an invisible format character, Unicode category Cf (U+200B, U+202E, U+2066 to
+// U+2069, U+FEFF and the like).
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // citizenID checks an identity number and reports whether it is valid.
 func (ps *problems) citizenID(field, id string) bool {
