@@ -242,3 +242,37 @@ func BenchmarkApplicationValidate(b *testing.B) {
 		}
 	}
 }
+
+// TestParseApplicationListsEveryProblem: a form with several problems —
+// unknown fields, a bad date, a wrong type, and invalid values elsewhere —
+// gets all of them in one answer.
+func TestParseApplicationListsEveryProblem(t *testing.T) {
+	body := `{"name":"李\u200b明","sex":"M","ethnicity":"01","birth_date":"1992-02-30","citizen_id":"110105199208140517",
+		"household_address":"北京市","household_division":"110105","residence_address":"杭州市","residence_division":330106,
+		"residence_since":"2024-03-15","basis":[{"kind":"employment","evidence":"x"}],"salary":1,"Nickname":"x"}`
+	_, err := ParseApplication([]byte(body))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidApplication) {
+		t.Fatalf("err = %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range ve.Problems {
+		got[p.Field] = p.Code
+		if p.ZH == "" || p.EN == "" {
+			t.Errorf("problem %+v without its texts", p)
+		}
+	}
+	want := map[string]string{"birth_date": "invalid_date", "residence_division": "wrong_type", "salary": "unknown_field",
+		"Nickname": "unknown_field", "name": "format_character"}
+	for f, c := range want {
+		if got[f] != c {
+			t.Errorf("field %s: %q, want %q (all: %v)", f, got[f], c, got)
+		}
+	}
+	// Not a JSON object at all: a plain error.
+	for _, bad := range []string{`[1]`, `{"name":`, `{} {}`, `null`} {
+		if _, err := ParseApplication([]byte(bad)); err == nil || errors.As(err, &ve) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
