@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/epermit/epermit/audit"
-	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/qr"
@@ -54,8 +53,8 @@ func (s *Server) permitResponse(p store.Permit) PermitResponse {
 		ValidUntil: p.Permit.ValidUntil, Since: p.Permit.ResidenceSince, StatusList: s.statusURI(p.List), StatusIdx: p.Idx, History: p.History}
 	r.Issuer = s.issuerOf(p.Authority)
 	if p.Holder != nil {
-		if k, err := p.Holder.PublicKey(); err == nil {
-			r.HolderKid = keys.Thumbprint(k)
+		if kid, err := p.Holder.Thumbprint(); err == nil {
+			r.HolderKid = kid
 		}
 	}
 	return r

@@ -1,7 +1,7 @@
 package store
 
 import (
-	"crypto/ed25519"
+	"crypto"
 	"errors"
 	"fmt"
 	"strconv"
@@ -270,14 +270,19 @@ func (db *DB) Access(access string, now time.Time) (Access, error) {
 }
 
 // IssueCredential consumes the access token access for a
-// credential bound to holder and returns the permit record to put in it.
+// credential bound to holder (an ed25519.PublicKey or a P-256
+// *ecdsa.PublicKey) and returns the permit record to put in it.
 // The first credential of a permit sets its holder key; later ones (after
 // an endorsement) must prove the same key, else ErrHolderMismatch. A permit
 // that is not active gets a *ConflictError.
-func (db *DB) IssueCredential(access string, holder ed25519.PublicKey, now time.Time) (Permit, error) {
-	jwk, kid := keys.PublicJWK(holder), keys.Thumbprint(holder)
+func (db *DB) IssueCredential(access string, holder crypto.PublicKey, now time.Time) (Permit, error) {
+	jwk, err := keys.HolderJWK(holder)
+	if err != nil {
+		return Permit{}, fmt.Errorf("store: issue credential: %w", err)
+	}
+	kid := jwk.Kid
 	var out Permit
-	err := db.batch(func(tx *bolt.Tx) error {
+	err = db.batch(func(tx *bolt.Tx) error {
 		key, a, err := getAccess(tx, access, now)
 		if err != nil {
 			return err
@@ -289,7 +294,7 @@ func (db *DB) IssueCredential(access string, holder ed25519.PublicKey, now time.
 		if rec.State != PermitActive {
 			return conflict("permit_"+string(rec.State), "the permit is %s", rec.State)
 		}
-		if rec.Holder != nil && rec.Holder.X != jwk.X {
+		if rec.Holder != nil && (rec.Holder.Kty != jwk.Kty || rec.Holder.X != jwk.X || rec.Holder.Y != jwk.Y) {
 			return ErrHolderMismatch
 		}
 		a.Used = true
