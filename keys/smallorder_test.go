@@ -3,51 +3,31 @@ package keys
 import (
 	"crypto/ed25519"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
 	"filippo.io/edwards25519"
+
+	"github.com/epermit/epermit/internal/vectors"
 )
-
-type smallOrderPoint struct {
-	Order int    `json:"order"`
-	Hex   string `json:"hex"`
-}
-
-func loadSmallOrder(t testing.TB) []smallOrderPoint {
-	t.Helper()
-	data, err := os.ReadFile("testdata/ed25519_small_order.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Points []smallOrderPoint `json:"points"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v.Points
-}
 
 // TestSmallOrderVectors checks the test data itself: eight distinct valid
 // points, each of the order it claims, the identity among them.
 func TestSmallOrderVectors(t *testing.T) {
-	pts := loadSmallOrder(t)
+	pts := vectors.SmallOrderEd25519()
 	if len(pts) != 8 {
 		t.Fatalf("%d points, want 8", len(pts))
 	}
 	id := edwards25519.NewIdentityPoint()
 	seen := map[string]bool{}
 	for _, p := range pts {
-		b, _ := hex.DecodeString(p.Hex)
+		b := p.Encoded
 		P, err := new(edwards25519.Point).SetBytes(b)
 		if err != nil {
-			t.Fatalf("%s: not a point: %v", p.Hex, err)
+			t.Fatalf("%x: not a point: %v", b, err)
 		}
 		if string(P.Bytes()) != string(b) {
-			t.Fatalf("%s: not canonical", p.Hex)
+			t.Fatalf("%x: not canonical", b)
 		}
 		// The order is the least n in {1, 2, 4, 8} with [n]P = identity.
 		order := 0
@@ -62,9 +42,9 @@ func TestSmallOrderVectors(t *testing.T) {
 			}
 		}
 		if order != p.Order {
-			t.Errorf("%s: order %d, data says %d", p.Hex, order, p.Order)
+			t.Errorf("%x: order %d, data says %d", b, order, p.Order)
 		}
-		seen[p.Hex] = true
+		seen[string(b)] = true
 	}
 	if len(seen) != 8 {
 		t.Errorf("%d distinct points", len(seen))
@@ -75,15 +55,15 @@ func TestSmallOrderVectors(t *testing.T) {
 // key enters: ParseJWK, JWK.PublicKey, JWK.HolderKey, ParseHolderJWK,
 // ParseJWKS, HolderJWK and JWKS.Lookup.
 func TestSmallOrderKeysRefused(t *testing.T) {
-	for _, p := range loadSmallOrder(t) {
-		b, _ := hex.DecodeString(p.Hex)
+	for _, p := range vectors.SmallOrderEd25519() {
+		b := p.Encoded
 		x := b64.EncodeToString(b)
 		k := JWK{Kty: "OKP", Crv: "Ed25519", X: x}
 		js := `{"kty":"OKP","crv":"Ed25519","x":"` + x + `"}`
 		check := func(what string, err error) {
 			t.Helper()
 			if !errors.Is(err, ErrSmallOrderKey) || !errors.Is(err, ErrInvalidJWK) {
-				t.Errorf("%s %s: error %v, want ErrSmallOrderKey and ErrInvalidJWK", what, p.Hex, err)
+				t.Errorf("%s %x: error %v, want ErrSmallOrderKey and ErrInvalidJWK", what, b, err)
 			}
 		}
 		_, err := ParseJWK([]byte(js))
@@ -101,7 +81,7 @@ func TestSmallOrderKeysRefused(t *testing.T) {
 		_, err = k.Thumbprint()
 		check("Thumbprint", err)
 		if _, ok := (JWKS{Keys: []JWK{k}}).Lookup(Thumbprint(b)); ok {
-			t.Errorf("Lookup found small-order key %s", p.Hex)
+			t.Errorf("Lookup found small-order key %x", b)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math/big"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/internal/vectors"
 	"github.com/epermit/epermit/keys"
 )
 
@@ -283,21 +283,11 @@ func esSign(t *testing.T, key *ecdsa.PrivateKey, in string) []byte {
 // S = 0 that the identity point accepts.
 func TestProofSmallOrderKeys(t *testing.T) {
 	t.Parallel()
-	for _, h := range []string{
-		"0100000000000000000000000000000000000000000000000000000000000000",
-		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-		"0000000000000000000000000000000000000000000000000000000000000000",
-		"0000000000000000000000000000000000000000000000000000000000000080",
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-	} {
-		b, _ := hex.DecodeString(h)
-		jwt := smallOrderProof(b)
+	for _, p := range vectors.SmallOrderEd25519() {
+		jwt := smallOrderProof(p.Encoded)
 		pub, err := VerifyProof(jwt, aud, "n", now, time.Minute)
 		if pub != nil || CodeOf(err) != CodeInvalidProof || !errors.Is(err, keys.ErrSmallOrderKey) {
-			t.Errorf("%s: %v", h, err)
+			t.Errorf("%x: %v", p.Encoded, err)
 		}
 	}
 	// The identity's forgery does verify as a bare signature: the refusal

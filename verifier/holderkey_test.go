@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,24 +11,12 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/internal/vectors"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/sdjwt"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/trust"
 )
-
-// The eight Ed25519 points of small order (keys/testdata holds where they
-// come from and the test that checks them).
-var smallOrder = []string{
-	"0100000000000000000000000000000000000000000000000000000000000000",
-	"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-	"0000000000000000000000000000000000000000000000000000000000000000",
-	"0000000000000000000000000000000000000000000000000000000000000080",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
-	"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
-	"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-}
 
 // reissue has the trusted issuer sign the payload of f.issued again, as
 // edited by mutate, under header typ, and returns the issued credential
@@ -83,7 +70,7 @@ func forgedKB(p sdjwt.Presentation) (sdjwt.Presentation, string, []byte) {
 func TestSmallOrderHolderForgery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	identity, _ := hex.DecodeString(smallOrder[0])
+	identity := vectors.SmallOrderEd25519()[0].Encoded
 	p := reissue(t, f, sdjwt.TypeVC, withCnf(map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64url(identity)}))
 	forged, in, sig := forgedKB(p)
 	if !ed25519.Verify(ed25519.PublicKey(identity), []byte(in), sig) {
@@ -96,13 +83,13 @@ func TestSmallOrderHolderForgery(t *testing.T) {
 		}
 	}
 	// Each of the eight small-order points as cnf.jwk.
-	for _, h := range smallOrder {
-		b, _ := hex.DecodeString(h)
+	for _, pt := range vectors.SmallOrderEd25519() {
+		b := pt.Encoded
 		p := reissue(t, f, sdjwt.TypeVC, withCnf(map[string]any{"kty": "OKP", "crv": "Ed25519", "x": b64url(b)}))
 		forged, _, _ := forgedKB(p)
 		r := Verify(forged.String(), Options{Trust: f.trust, Now: t0})
 		if r.Valid || !r.Has(CodeHolderKeyWeak) {
-			t.Errorf("cnf %s: reasons %+v", h, r.Reasons)
+			t.Errorf("cnf %x: reasons %+v", b, r.Reasons)
 		}
 		for _, x := range r.Reasons {
 			if x.Code == CodeHolderKeyWeak && (x.Message == "" || x.MessageZH == "") {
@@ -174,13 +161,13 @@ func TestP256HolderBinding(t *testing.T) {
 		{trust.PurposeResidenceProof, nil},
 		{trust.PurposePoliceCheck, []string{"idn", "res"}},
 	} {
-		text := presentWith(t, issued, tt.groups, dev, credential.AnyAudience, randNonce(), t0)
+		text := present(t, issued, tt.groups, dev, credential.AnyAudience, randNonce(), t0)
 		r := Verify(text, Options{Trust: f.trust, Purpose: tt.purpose, Now: t0, Replay: NewReplayCache()})
 		if !r.Valid || !r.HolderBound || !r.Fresh {
 			t.Fatalf("%s: %+v", tt.purpose, r)
 		}
 	}
-	good := presentWith(t, issued, nil, dev, credential.AnyAudience, "n-p256", t0)
+	good := present(t, issued, nil, dev, credential.AnyAudience, "n-p256", t0)
 	gp, _ := sdjwt.Split(good)
 	kbParts := strings.Split(gp.KeyBinding, ".")
 	rawSig, _ := base64.RawURLEncoding.DecodeString(kbParts[2])
@@ -189,8 +176,8 @@ func TestP256HolderBinding(t *testing.T) {
 	der := append([]byte{0x30, 0x44, 0x02, 0x20}, rawSig[:32]...)
 	der = append(append(der, 0x02, 0x20), rawSig[32:]...)
 	other, _ := keys.GenerateDeviceKey(keys.AlgES256)
-	byOther := presentWith(t, issued, nil, other, credential.AnyAudience, "n-other", t0)
-	byEd := presentWith(t, issued, nil, holderKey, credential.AnyAudience, "n-ed", t0)
+	byOther := present(t, issued, nil, other, credential.AnyAudience, "n-other", t0)
+	byEd := present(t, issued, nil, holderKey, credential.AnyAudience, "n-ed", t0)
 	edHeader := b64url([]byte(`{"alg":"EdDSA","typ":"kb+jwt"}`)) + "." + kbParts[1] + "." + kbParts[2]
 	for name, text := range map[string]string{
 		"DER signature":           withKB(kbParts[0] + "." + kbParts[1] + "." + b64url(der)),
@@ -204,29 +191,6 @@ func TestP256HolderBinding(t *testing.T) {
 			t.Errorf("%s: %+v", name, r.Reasons)
 		}
 	}
-}
-
-// presentWith is present for any holder signer.
-func presentWith(t testing.TB, issued string, groups []string, holder crypto.Signer, aud, nonce string, iat time.Time) string {
-	t.Helper()
-	p, err := sdjwt.Split(issued)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keep []string
-	for _, d := range p.Disclosures {
-		for _, g := range groups {
-			if credential.GroupOf(d) == g {
-				keep = append(keep, d)
-			}
-		}
-	}
-	p.Disclosures = keep
-	b, err := sdjwt.Bind(p, holder, aud, nonce, iat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 type randReader struct{}
