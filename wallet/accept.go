@@ -84,7 +84,7 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	var trusted *keys.JWKS
 	switch {
 	case cfg.list != nil:
-		if trusted, err = trustedKeys(cfg.list, o.CredentialIssuer, now); err != nil {
+		if trusted, err = IssuerKeys(cfg.list, o.CredentialIssuer, now); err != nil {
 			return Entry{}, fmt.Errorf("wallet: accept: %w", err)
 		}
 	case !cfg.any:
@@ -154,20 +154,6 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 		return Entry{}, fmt.Errorf("wallet: accept: %d credentials in the answer, want 1", len(cr.Credentials))
 	}
 	return w.add(cr.Credentials[0].Credential, trusted, o.CredentialIssuer)
-}
-
-// trustedKeys returns the keys list gives the issuer iss, if it names it
-// and is valid at now.
-func trustedKeys(list *trust.List, iss string, now time.Time) (*keys.JWKS, error) {
-	if err := list.ValidAt(now, list.Policy.ClockSkew.Duration()); err != nil {
-		return nil, fmt.Errorf("%w: %w (sync it again)", ErrUntrustedIssuer, err)
-	}
-	for i := range list.Issuers {
-		if is := &list.Issuers[i]; is.ID == iss {
-			return &is.JWKS, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: %q is not named in the trust list (version %d): a phishing offer, or an issuer this wallet was not told to trust", ErrUntrustedIssuer, iss, list.Version)
 }
 
 // issuerClient makes the wallet's requests to an issuer.
