@@ -51,6 +51,7 @@ echo "offer QR: offer.png ($(wc -c < offer.png) bytes)"
 
 step "4. The resident's wallet scans the offer QR: token, proof of its device key, credential"
 run "$BIN/permit" wallet init --dir wallet >/dev/null
+run "$BIN/permit" wallet trust --dir wallet --from "$BASE" --pin "$PIN"   # offers only from issuers this trust list names
 run "$BIN/permit" wallet accept --dir wallet --qr offer.png
 run "$BIN/permit" wallet show --dir wallet --purpose public-service --qr code.png
 
