@@ -178,3 +178,13 @@ func BenchmarkCheckEd25519Point(b *testing.B) {
 		}
 	}
 }
+
+// TestRingRefusesSmallOrderKey: a verify-only ring entry is published in
+// the JWKS, so a weak one is refused as the JWKS would be.
+func TestRingRefusesSmallOrderKey(t *testing.T) {
+	for _, p := range vectors.SmallOrderEd25519() {
+		if _, err := NewRing(Entry{Public: p.Encoded}, Entry{Signer: seededKey(7)}); !errors.Is(err, ErrInvalidEntry) || !errors.Is(err, ErrSmallOrderKey) {
+			t.Errorf("%x: NewRing error %v", p.Encoded, err)
+		}
+	}
+}
