@@ -197,3 +197,41 @@ func BenchmarkHolderKeyP256(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseHolderJWK checks that ParseHolderJWK never panics, and that a
+// key it accepts is a usable holder key with exactly one encoding: the JWK
+// HolderJWK makes of it has the same members and thumbprint.
+func FuzzParseHolderJWK(f *testing.F) {
+	for _, s := range []string{
+		ecJSON(ecX, ecY, ``),
+		ecJSON(ecX, ecY, `,"kid":"1","alg":"ES256"`),
+		ecJSON(ecY, ecX, ``),
+		ecJSON(b64.EncodeToString(make([]byte, 32)), b64.EncodeToString(make([]byte, 32)), ``),
+		`{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `"}`,
+		`{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`,
+		`{"kty":"EC","crv":"P-256","x":"` + ecX + `"}`, `null`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := ParseHolderJWK(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidJWK) {
+				t.Fatalf("error %v does not wrap ErrInvalidJWK", err)
+			}
+			return
+		}
+		pub, err := k.HolderKey()
+		if err != nil {
+			t.Fatalf("accepted %+v fails HolderKey: %v", k, err)
+		}
+		canon, err := HolderJWK(pub)
+		if err != nil {
+			t.Fatalf("HolderJWK of an accepted key: %v", err)
+		}
+		tp, err := k.Thumbprint()
+		if err != nil || canon.X != k.X || canon.Y != k.Y || canon.Kty != k.Kty || tp != canon.Kid {
+			t.Fatalf("accepted non-canonical %+v, canonical %+v (%v)", k, canon, err)
+		}
+	})
+}
