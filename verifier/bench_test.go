@@ -2,10 +2,7 @@ package verifier
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"math/big"
 	"testing"
 	"time"
 
@@ -121,42 +118,4 @@ func BenchmarkVerifyRatio(b *testing.B) {
 	}
 	b.ReportMetric(float64(full)/float64(floor), "x-two-ed25519")
 	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "ns-two-ed25519")
-}
-
-// BenchmarkVerifyRatioP256 is BenchmarkVerifyRatio for a presentation bound
-// to a P-256 device key: its floor is the issuer's Ed25519 check and the
-// holder's ECDSA P-256 check.
-func BenchmarkVerifyRatioP256(b *testing.B) {
-	f := newFixture(b)
-	issued, dev := p256Fixture(b, f)
-	text := present(b, issued, nil, dev, credential.AnyAudience, "bench-nonce", t0)
-	o := Options{Trust: f.trust, Now: t0}
-	p, _ := sdjwt.Split(text)
-	m1, s1 := splitSig(p.IssuerJWT)
-	m2, s2 := splitSig(p.KeyBinding)
-	ip, hp := pub(issuerKey), dev.Public().(*ecdsa.PublicKey)
-	r, s := new(big.Int).SetBytes(s2[:32]), new(big.Int).SetBytes(s2[32:])
-	floorCheck := func() bool {
-		sum := sha256.Sum256(m2)
-		return ed25519.Verify(ip, m1, s1) && ecdsa.Verify(hp, sum[:], r, s)
-	}
-	if !floorCheck() {
-		b.Fatal("bad fixture")
-	}
-	var full, floor time.Duration
-	for b.Loop() {
-		t := time.Now()
-		if !Verify(text, o).Valid {
-			b.Fatal("refused")
-		}
-		t2 := time.Now()
-		if !floorCheck() {
-			b.Fatal("bad")
-		}
-		t3 := time.Now()
-		full += t2.Sub(t)
-		floor += t3.Sub(t2)
-	}
-	b.ReportMetric(float64(full)/float64(floor), "x-ed25519+p256")
-	b.ReportMetric(float64(floor.Nanoseconds())/float64(b.N), "ns-ed25519+p256")
 }
