@@ -43,6 +43,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./statuslist
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./sdjwt
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrictMatchesJSON$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHolderJWK$$' -fuzztime $(FUZZTIME) ./keys
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIBodies$$' -fuzztime $(FUZZTIME) ./server

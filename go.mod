@@ -3,6 +3,7 @@ module github.com/epermit/epermit
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/makiuchi-d/gozxing v0.1.1

@@ -209,7 +209,10 @@ func (s *Service) issue(ctx context.Context, p *Permit, holder keys.JWK, via str
 	if err != nil {
 		return Issued{}, invalid("invalid_proof", "钱包密钥无效", "the proof's key is not a valid holder key")
 	}
-	pub, _ := jwk.PublicKey()
+	pub, err := jwk.HolderKey()
+	if err != nil {
+		return Issued{}, invalid("invalid_proof", "钱包密钥无效", "the proof's key is not a valid holder key")
+	}
 	for range 8 {
 		if p.State != PermitActive {
 			return Issued{}, conflict("permit_"+string(p.State), "该居住证状态为 %s", "the permit is %s", p.State)

@@ -162,7 +162,11 @@ func (s *Server) verifyProof(jwt string, a *Authority, now time.Time) (issuer.Pr
 		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidProof).Inc()
 		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof has no nonce: get a c_nonce from the nonce endpoint"}
 	}
-	return issuer.Proof{Holder: keys.PublicJWK(holder), Nonce: nonce}, nil
+	jwk, err := keys.HolderJWK(holder)
+	if err != nil {
+		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof's key is not a holder key this issuer binds to"}
+	}
+	return issuer.Proof{Holder: jwk, Nonce: nonce}, nil
 }
 
 // walletError answers a refusal of the service in the OAuth error format.
