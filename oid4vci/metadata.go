@@ -72,7 +72,6 @@ type Claim struct {
 	Display   []Display `json:"display,omitempty"`
 }
 
-
 // NewIssuerMetadata returns the metadata of an issuer that is its own
 // authorization server and offers one credential configuration: configID,
 // format Format, the given vct (and configID as scope), bound to a jwk
