@@ -35,8 +35,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/permit"
 )
 
 // Authority is an issuing authority hosted by the service.
