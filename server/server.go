@@ -142,7 +142,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.SessionIdle = 15 * time.Minute
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, statusCache: map[string]*cached{}}
-	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand); err != nil {
+	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand, u.Scheme == "https"); err != nil {
 		return nil, err
 	}
 	s.metrics, err = newMetrics(cfg.Registry)
