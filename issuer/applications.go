@@ -269,7 +269,9 @@ func (s *Service) Application(ctx context.Context, by Official, id string, now t
 	if v.Particulars, err = s.openForm(&v.Application); err != nil {
 		return ApplicationView{}, err
 	}
-	v.Form, v.PersonKey, v.SecretHash = nil, nil, ""
+	// Storage details stay out of the view; the data key's number would
+	// also count every authority's person-records.
+	v.Form, v.PersonKey, v.SecretHash, v.DataKey = nil, nil, "", 0
 	if v.Particulars != nil {
 		if err := s.auditRead(ctx, by, "application.read", "application:"+id, v.Authority, now, nil); err != nil {
 			return ApplicationView{}, err
