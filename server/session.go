@@ -21,7 +21,8 @@ import (
 
 // The officers' console keeps no bearer token where a page script could
 // read it: the official types the token once, and POST /v1/session turns it
-// into an HttpOnly, SameSite=Strict cookie holding it sealed (AES-GCM under
+// into an HttpOnly, SameSite=Strict cookie (Secure when the service's
+// public URL is https) holding it sealed (AES-GCM under
 // the session key, which every replica shares), with an idle deadline that
 // each request moves on. Requests that change anything must also carry the
 // session's CSRF token in X-CSRF-Token. The token behind a session is
@@ -37,6 +38,9 @@ type sessions struct {
 	key  []byte
 	idle time.Duration
 	rand io.Reader
+	// secure marks cookies Secure whatever the request's scheme: the
+	// service's public URL is https (TLS may end at a proxy in front).
+	secure bool
 }
 
 type sessionData struct {
@@ -45,7 +49,7 @@ type sessionData struct {
 	CSRF    string `json:"c"`
 }
 
-func newSessions(key []byte, idle time.Duration, r io.Reader) (*sessions, error) {
+func newSessions(key []byte, idle time.Duration, r io.Reader, secure bool) (*sessions, error) {
 	if key == nil {
 		key = make([]byte, 32)
 		if _, err := io.ReadFull(r, key); err != nil {
@@ -66,7 +70,7 @@ func newSessions(key []byte, idle time.Duration, r io.Reader) (*sessions, error)
 	if err != nil {
 		return nil, err
 	}
-	return &sessions{aead: aead, key: k, idle: idle, rand: r}, nil
+	return &sessions{aead: aead, key: k, idle: idle, rand: r, secure: secure}, nil
 }
 
 func (ss *sessions) seal(d sessionData) (string, error) {
@@ -95,9 +99,12 @@ func (ss *sessions) open(v string) (sessionData, bool) {
 	return d, true
 }
 
+// cookie sets the session cookie, replacing one set earlier in the same
+// answer (a deadline moved on before the token was found revoked).
 func (ss *sessions) cookie(c echo.Context, value string, maxAge int) {
+	c.Response().Header().Del("Set-Cookie")
 	http.SetCookie(c.Response(), &http.Cookie{Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: ss.secure || c.Scheme() == "https"})
 }
 
 // present reports whether the request carries a session cookie.

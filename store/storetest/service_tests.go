@@ -929,6 +929,11 @@ func testEncrypted(t *testing.T, h Harness) {
 }
 
 func testShredBackup(t *testing.T, h Harness) {
+	if h.DataKeys != nil {
+		// Data keys kept in the storage travel with its backups: the limit
+		// docs/security.md states and issuer's TestShreddingLimits shows.
+		t.Skip("the data keys live in the storage, so a backup holds them")
+	}
 	f := NewFixture(t, h)
 	a, _ := f.Submit(1, "", []byte("a photo of person one"))
 	keep, _ := f.Submit(2, "", nil)
