@@ -9,6 +9,7 @@ import (
 
 	"github.com/epermit/epermit/audit"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/keys"
 )
 
 // limitedToken makes a token of role limited to one authority.
@@ -118,7 +119,7 @@ func TestAuthorityLimitsAuditAndBackup(t *testing.T) {
 	if cp.Token == "" || cp.Seq == 0 || cp.Seq > uint64(len(log.Entries)) || log.Entries[cp.Seq-1].Hash != cp.Head {
 		t.Fatalf("checkpoint %+v", cp)
 	}
-	if _, err := issuer.VerifyAudit(context.Background(), ts.svc.Storage(), testKey(9).Public().(ed25519.PublicKey), &cp); err != nil {
+	if _, err := issuer.VerifyAudit(context.Background(), ts.svc.Storage(), keys.Thumbprint(testKey(9).Public().(ed25519.PublicKey)), &cp); err != nil {
 		t.Fatal(err)
 	}
 }
