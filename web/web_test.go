@@ -36,6 +36,11 @@ func TestHandler(t *testing.T) {
 	}{
 		{"GET", "/verify/", 200, "text/html", "<html"},
 		{"GET", "/wallet/", 200, "text/html", "<html"},
+		{"GET", "/officer/", 200, "text/html", "<html"},
+		{"GET", "/officer/officer.js", 200, "text/javascript", "X-CSRF-Token"},
+		{"GET", "/officer", 301, "", ""},
+		{"GET", "/app/names.json", 200, "application/json", `"330106":["浙江省杭州市西湖区","Xihu District, Hangzhou, Zhejiang"]`},
+		{"GET", "/app/names.json", 200, "application/json", `"01":["汉族",`},
 		{"GET", "/verify/index.html", 200, "text/html", "<html"},
 		{"GET", "/verify/sw.js", 200, "text/javascript", ""},
 		{"GET", "/verify/manifest.webmanifest", 200, "application/manifest+json", `"start_url"`},
