@@ -14,7 +14,8 @@
 // #/app/ID, #/permit/NO, #/audit. Personal data read from the service is
 // kept in memory for the screen shown and dropped when leaving it.
 
-import { applyText, el, formatDate, lang, setLang, text, toDate, translator } from "../app/ui.js";
+import { ethnicityName, loadNames, placeName } from "../app/names.js";
+import { applyText, el, lang, setLang, text, toDate, translator } from "../app/ui.js";
 
 const t = translator({
   title: { zh: "居住证窗口工作台", en: "Residence permit console" },
@@ -92,6 +93,7 @@ const t = translator({
   flags: { zh: "需要核实", en: "To check" },
   photo: { zh: "照片", en: "Photo" },
   noPhoto: { zh: "未提交照片，请现场采集", en: "No photo sent: take one at the counter" },
+  photoOfficers: { zh: "照片仅窗口民警可查看", en: "Only officers see the photo" },
   photoError: { zh: "照片无法读取", en: "The photo cannot be read" },
   approve: { zh: "批准并签发", en: "Approve and issue" },
   reject: { zh: "驳回", en: "Reject" },
@@ -202,7 +204,6 @@ const REQUIREMENTS = [
   { code: "invalid_application", article: "Art. 4", zh: "申领信息完整准确", en: "the application is complete and correct" },
 ];
 const ARTICLE_ZH = { "Art. 2": "第二条", "Art. 4": "第四条", "Art. 9": "第九条", "Art. 10": "第十条" };
-const MUNICIPALITIES = new Set(["11", "12", "31", "50"]);
 const QUEUE_PAGE = 50;
 const AUDIT_PAGE = 200;
 
@@ -211,11 +212,11 @@ const $ = (id) => document.getElementById(id);
 const state = {
   session: null, // GET /v1/session: {csrf, name, role, authorities, idle_seconds, …}
   deadline: 0, // ms: when the session ends without another request
-  names: { divisions: {}, ethnicities: {} },
   route: "",
   view: null, // {kind, …data} of the screen shown
   offer: null, // {uri, kind, expires, qr_png, permit} of the offer on screen
   photoURL: "", // object URL of the photo on screen
+  photoFor: "", // the path it came from
   queue: { authority: "", order: "oldest", cursors: [""], page: 0 },
   audit: { after: "0", action: "", text: "", stack: [] },
 };
@@ -290,7 +291,7 @@ function renderIdle() {
   const left = Math.max(0, Math.round((state.deadline - Date.now()) / 1000));
   const mm = String(Math.floor(left / 60)).padStart(2, "0"), ss = String(left % 60).padStart(2, "0");
   idle.hidden = false;
-  idle.textContent = "⏱ " + t("idle", `${mm}:${ss}`);
+  idle.textContent = t("idle", `${mm}:${ss}`);
   idle.dataset.seconds = String(left);
   idle.dataset.warn = String(left < 120);
   if (left === 0) endSession(t("sessionEnded"));
@@ -371,31 +372,9 @@ function notice(msg, tone = "ok") {
   n.hidden = !msg;
 }
 
-function pick(pair) {
-  return pair ? (lang() === "en" ? pair[1] || pair[0] : pair[0] || pair[1]) : "";
-}
-
-/**
- * placeName shows a GB/T 2260 code as a place, as permit.Division.Name does:
- * the full name when /app/names.json has it, else as far as it is known
- * followed by the code.
- */
-function placeName(code) {
-  const d = String(code || ""), tbl = state.names.divisions || {};
-  if (!/^\d{6}$/.test(d)) return d;
-  const prov = tbl[d.slice(0, 2) + "0000"];
-  if (!prov || d.slice(2, 4) === "00") return d;
-  if (tbl[d]) return pick(tbl[d]);
-  const muni = MUNICIPALITIES.has(d.slice(0, 2));
-  if (muni && d.slice(4) === "00") return pick(prov);
-  const city = !muni && tbl[d.slice(0, 4) + "00"];
-  const known = city || prov;
-  return lang() === "en" ? `${known[1]} (${d})` : `${known[0]} ${d}`;
-}
-
-function ethnicityName(code) {
-  const e = (state.names.ethnicities || {})[code];
-  return e ? pick(e) : code || "";
+/** ymd shows the calendar date of an instant in China Standard Time, 2026-12-04 in both languages. */
+function ymd(d) {
+  return d.toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
 }
 
 /** formatTime shows an instant as a date and hh:mm in China Standard Time. */
@@ -403,7 +382,7 @@ function formatTime(v) {
   const d = toDate(v);
   if (!d) return "";
   const hm = d.toLocaleTimeString("en-GB", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
-  return `${formatDate(d)} ${hm}`;
+  return `${ymd(d)} ${hm}`;
 }
 
 function articleText(a) {
@@ -431,23 +410,27 @@ function badge(words, tone, attrs = {}) {
 function clearPhoto() {
   if (state.photoURL) URL.revokeObjectURL(state.photoURL);
   state.photoURL = "";
+  state.photoFor = "";
 }
 
 /** photo loads an officer's photo endpoint into an <img>, or says why not. */
 function photoBox(path, has) {
   const box = el("div", { class: "no-photo", id: "photo-box", "data-state": "none" }, t("noPhoto"));
-  if (!has || !can("officer")) {
-    if (!has) return box;
-    box.textContent = "";
+  if (!has) return box;
+  if (!can("officer")) {
+    box.textContent = t("photoOfficers");
     return box;
   }
+  // Each read of a photo is audited: read it once for the screen shown.
+  const img = () => el("img", { class: "portrait", id: "photo", alt: t("photo"), src: state.photoURL });
+  if (state.photoURL && state.photoFor === path) return img();
   box.dataset.state = "loading";
   box.textContent = t("loading");
   api("GET", path, undefined, true).then(async (r) => {
     clearPhoto();
     state.photoURL = URL.createObjectURL(await r.blob());
-    const img = el("img", { class: "portrait", id: "photo", alt: t("photo"), src: state.photoURL });
-    box.replaceWith(img);
+    state.photoFor = path;
+    box.replaceWith(img());
   }, (e) => {
     box.dataset.state = "error";
     box.textContent = t("photoError") + (e instanceof ApiError ? "：" + e.words() : "");
@@ -746,7 +729,8 @@ function renderApplication() {
     ["rejectReasons", (a.reject_reasons || []).length ? el("ul", { class: "plain" }, a.reject_reasons.map((r) => el("li", {}, r))) : ""],
   ]);
   const record = el("div", { class: "record" });
-  record.append(a.state === "pending" ? photoBox("/v1/applications/" + encodeURIComponent(a.id) + "/photo", a.has_photo) : el("div", { class: "no-photo" }, "—"), info);
+  if (a.state === "pending") record.append(photoBox("/v1/applications/" + encodeURIComponent(a.id) + "/photo", a.has_photo));
+  record.append(info);
   card.append(record);
 
   // The conditions: each met, or the service's words for what is unmet.
@@ -766,7 +750,7 @@ function renderApplication() {
     checks.append(el("li", { "data-code": c.code, "data-met": "false" }, "✗ " + text(c)));
   }
   card.append(el("h3", {}, t("conditions") + " ",
-    badge(d.eligible ? t("eligible") : t("ineligible"), d.eligible ? "ok" : "bad", { id: "verdict", "data-eligible": String(!!d.eligible) })), checks);
+    badge(d.eligible ? t("eligible") : t("ineligible"), d.eligible ? "ok" : "bad", { id: "eligibility", "data-eligible": String(!!d.eligible) })), checks);
   if ((a.flags || []).length) {
     card.append(el("h3", {}, "⚠ " + t("flags")), ...a.flags.map((f) => {
       const to = f.permit_no ? "#/permit/" + encodeURIComponent(f.permit_no) : f.application_id ? "#/app/" + encodeURIComponent(f.application_id) : "";
@@ -943,7 +927,6 @@ async function permitOffer(p, what) {
     // The answer holds the record without its particulars: read it again.
     const fresh = await api("GET", "/v1/permits/" + encodeURIComponent(p.number));
     state.view.p = fresh;
-    clearPhoto();
     renderPermit();
   } catch (e) {
     actionError(e);
@@ -957,7 +940,6 @@ async function setStatus(p, action) {
     await api("POST", "/v1/permits/" + encodeURIComponent(p.number) + "/" + action, { reason });
     state.view.p = await api("GET", "/v1/permits/" + encodeURIComponent(p.number));
     state.offer = null;
-    clearPhoto();
     renderPermit();
     notice(t("done"));
   } catch (e) {
@@ -1048,13 +1030,6 @@ function renderText() {
   render();
 }
 
-async function loadNames() {
-  try {
-    const r = await fetch("../app/names.json", { credentials: "same-origin" });
-    if (r.ok) state.names = await r.json();
-  } catch { /* codes are shown as they are */ }
-}
-
 async function main() {
   setLang(lang());
   $("lang").addEventListener("click", () => {
@@ -1077,5 +1052,5 @@ async function main() {
   document.body.dataset.ready = "true";
 }
 
-window.epermitOfficer = { state, requirements: REQUIREMENTS, placeName };
+window.epermitOfficer = { state, requirements: REQUIREMENTS };
 main();

@@ -13,6 +13,7 @@
 
 import { open } from "../app/idb.js";
 import { Camera, decodePhoto } from "../app/scan.js";
+import { ethnicityName, loadNames, placeName } from "../app/names.js";
 import { applyText, el, formatAge, formatDate, lang, registerWorker, setLang, text, translator } from "../app/ui.js";
 
 // The default policy's status_max_age; the WebAssembly side does not expose
@@ -395,8 +396,8 @@ function renderResult() {
 
   const issuerName = r.issuer ? (lang() === "en" ? r.issuer.name_en || r.issuer.name_zh : r.issuer.name_zh || r.issuer.name_en) || r.issuer.iss : "";
   const rows = [
-    ["name", c.name], ["maskedId", c.masked_id], ["citizenId", c.citizen_id], ["ethnicity", c.ethnicity],
-    ["region", c.region], ["validUntil", formatDate(c.expires ?? c.valid_until)], ["permitNo", c.permit_no],
+    ["name", c.name], ["maskedId", c.masked_id], ["citizenId", c.citizen_id], ["ethnicity", c.ethnicity && ethnicityName(c.ethnicity)],
+    ["region", c.region && placeName(c.region)], ["validUntil", formatDate(c.expires ?? c.valid_until)], ["permitNo", c.permit_no],
     ["residenceAddress", c.residence_address], ["householdAddress", c.household_address],
     ["residenceSince", c.residence_since], ["basis", Array.isArray(c.basis) ? c.basis.join(", ") : c.basis],
     ["issuer", issuerName], ["status", statusText(r.status)],
@@ -602,6 +603,7 @@ async function main() {
   renderText();
   $("data-age").textContent = t("loading");
   registerWorker();
+  loadNames().then(() => renderResult());
   try {
     state.ep = await window.epermitReady;
   } catch (e) {
