@@ -61,7 +61,7 @@ bench:
 
 # The browser tests again, saving their screenshots into docs/screenshots.
 screenshots: wasm
-	$(GO) test -count=1 -run TestBrowserApps ./cmd/permitd -args -screenshots
+	$(GO) test -count=1 -run 'TestBrowserApps|TestConsole' ./cmd/permitd -args -screenshots
 
 # QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
 bench-scan:
