@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/epermit/epermit/permit"
@@ -236,6 +238,12 @@ func TestConsole(t *testing.T) {
 	offer := offerOnScreen(t, ctx)
 	fits(t, ctx, "the offer")
 	screenshot(t, ctx, "", "officer-offer.png")
+	// The printed page holds the offer alone.
+	step(t, ctx, "print media", media("print"))
+	if got := eval[string](t, ctx, `["header.bar", "#tabs", "#app-view", "#offer", "#offer-qr", "#offer-print"].map(s => document.querySelector(s).getClientRects().length > 0).join()`); got != "false,false,false,true,true,false" {
+		t.Errorf("printed, the page shows (header, tabs, application, offer, QR, print button) %s", got)
+	}
+	step(t, ctx, "screen media", media(""))
 	no := eval[string](t, ctx, `decodeURIComponent(document.querySelector("#offer-permit").getAttribute("href").replace("#/permit/", ""))`)
 	w1, err := wallet.Init(filepath.Join(dir, "phone1"))
 	if err != nil {
@@ -396,6 +404,14 @@ func TestConsole(t *testing.T) {
 	mustCall(t, 200, "GET", s.base+"/v1/applications/"+dup, s.token, nil, &app)
 	if app["state"] != "pending" {
 		t.Errorf("the duplicate application: %v", app["state"])
+	}
+}
+
+// media emulates a CSS media type ("" for the screen).
+func media(kind string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: kind})
+		return chromedp.Void{}, err
 	}
 }
 

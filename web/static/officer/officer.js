@@ -213,6 +213,7 @@ const state = {
   session: null, // GET /v1/session: {csrf, name, role, authorities, idle_seconds, …}
   deadline: 0, // ms: when the session ends without another request
   route: "",
+  notice: null, // {msg, tone} of the message above the screen
   view: null, // {kind, …data} of the screen shown
   offer: null, // {uri, kind, expires, qr_png, permit} of the offer on screen
   photoURL: "", // object URL of the photo on screen
@@ -265,7 +266,7 @@ async function api(method, path, body, raw = false) {
   try { b = await r.json(); } catch { /* not JSON */ }
   const err = new ApiError(r.status, b);
   if (r.status === 401 && state.session) {
-    endSession(err.code === "session_expired" ? t("sessionEnded") : err.words());
+    endSession(err.code === "session_expired" ? "sessionEnded" : err.words());
   }
   throw err;
 }
@@ -294,7 +295,7 @@ function renderIdle() {
   idle.textContent = t("idle", `${mm}:${ss}`);
   idle.dataset.seconds = String(left);
   idle.dataset.warn = String(left < 120);
-  if (left === 0) endSession(t("sessionEnded"));
+  if (left === 0) endSession("sessionEnded");
 }
 
 function startSession(s) {
@@ -359,17 +360,22 @@ async function logout() {
   try {
     await api("DELETE", "/v1/session");
   } catch { /* the cookie goes anyway when it expires */ }
-  endSession(t("loggedOut"));
+  endSession("loggedOut");
   history.replaceState(null, "", "#/queue");
 }
 
 // ---- helpers -----------------------------------------------------------------
 
+/**
+ * notice shows a message above the screen: a key of the dictionary (shown
+ * again in the other language after a switch) or the service's words.
+ */
 function notice(msg, tone = "ok") {
-  const n = $("notice");
-  n.textContent = msg || "";
+  state.notice = { msg, tone };
+  const n = $("notice"), words = msg ? t(msg) : "";
+  n.textContent = words;
   n.className = "note " + tone;
-  n.hidden = !msg;
+  n.hidden = !words;
 }
 
 /** ymd shows the calendar date of an instant in China Standard Time, 2026-12-04 in both languages. */
@@ -383,6 +389,11 @@ function formatTime(v) {
   if (!d) return "";
   const hm = d.toLocaleTimeString("en-GB", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
   return `${ymd(d)} ${hm}`;
+}
+
+/** paren puts words in brackets of the current language. */
+function paren(words) {
+  return lang() === "en" ? ` (${words})` : `（${words}）`;
 }
 
 function articleText(a) {
@@ -716,12 +727,12 @@ function renderApplication() {
     el("h2", { class: "title" }, t("application") + " " + a.id + " ",
       badge(tr("app_", a.state), stateTone(a.state), { id: "app-state", "data-state": a.state })));
 
-  const guardian = p.guardian ? `${p.guardian.name}（${p.guardian.relation}）${p.guardian.citizen_id || ""}` : "";
+  const guardian = p.guardian ? `${p.guardian.name}${paren(p.guardian.relation)} ${p.guardian.citizen_id || ""}` : "";
   const info = fields([
     ["name", p.name], ["sex", p.sex ? tr("sex_", p.sex) : ""], ["ethnicity", p.ethnicity ? ethnicityName(p.ethnicity) : ""],
     ["birth", p.birth_date], ["citizenId", p.citizen_id, { class: "mono" }], ["maskedId", p.citizen_id ? "" : a.masked_id],
-    ["household", p.household_address ? `${p.household_address}（${placeName(p.household_division)}）` : ""],
-    ["residence", p.residence_address ? `${p.residence_address}（${placeName(p.residence_division || a.division)}）` : placeName(a.division)],
+    ["household", p.household_address ? p.household_address + paren(placeName(p.household_division)) : ""],
+    ["residence", p.residence_address ? p.residence_address + paren(placeName(p.residence_division || a.division)) : placeName(a.division)],
     ["residenceSince", p.residence_since],
     ["basis", (p.basis || []).length ? el("ul", { class: "plain" }, p.basis.map((b) => el("li", {}, `${tr("basis_", b.kind)}：${b.evidence}`))) : ""],
     ["guardian", guardian], ["submitted", formatTime(a.submitted)], ["decidedBy", a.decided_by],
@@ -743,7 +754,7 @@ function renderApplication() {
       for (const c of mine) checks.append(el("li", { "data-code": r.code, "data-met": "false" }, "✗ " + text(c)));
     } else {
       checks.append(el("li", { "data-code": r.code, "data-met": "true" },
-        "✓ " + text(r) + (lang() === "en" ? ` (${r.article})` : `（${articleText(r.article)}）`)));
+        "✓ " + text(r) + paren(articleText(r.article))));
     }
   }
   for (const c of unmet.filter((c) => !REQUIREMENTS.some((r) => r.code === c.code))) {
@@ -799,7 +810,7 @@ async function reject(a) {
     await api("POST", "/v1/applications/" + encodeURIComponent(a.id) + "/reject", { reasons });
     clearPhoto();
     await showApplication(a.id);
-    notice(t("done"));
+    notice("done");
   } catch (e) {
     actionError(e);
   }
@@ -871,8 +882,8 @@ function renderPermit() {
     ["name", pp.name], ["sex", pp.sex ? tr("sex_", pp.sex) : ""], ["ethnicity", pp.ethnicity ? ethnicityName(pp.ethnicity) : ""],
     ["birth", pp.birth_date], ["citizenId", pp.citizen_id, { class: "mono" }], ["maskedId", pp.citizen_id ? "" : p.masked_id],
     ["region", placeName(p.residence_division)], ["residence", pp.residence_address],
-    ["household", pp.household_address ? `${pp.household_address}（${placeName(pp.household_division)}）` : ""],
-    ["residenceSince", p.residence_since], ["basis", (pp.basis || []).map((b) => tr("basis_", b)).join("、")],
+    ["household", pp.household_address ? pp.household_address + paren(placeName(pp.household_division)) : ""],
+    ["residenceSince", p.residence_since], ["basis", (pp.basis || []).map((b) => tr("basis_", b)).join(lang() === "en" ? ", " : "、")],
     ["issueDate", p.issue_date], ["validUntil", p.valid_until], ["endorsement", endorsement],
     ["application", el("a", { href: "#/app/" + encodeURIComponent(p.application) }, p.application)],
   ]);
@@ -941,7 +952,7 @@ async function setStatus(p, action) {
     state.view.p = await api("GET", "/v1/permits/" + encodeURIComponent(p.number));
     state.offer = null;
     renderPermit();
-    notice(t("done"));
+    notice("done");
   } catch (e) {
     actionError(e);
   }
@@ -1004,7 +1015,7 @@ function renderAudit() {
   const list = el("ul", { class: "records", id: "audit-entries" }, shown.map((e) =>
     el("li", { "data-seq": String(e.seq), "data-action": e.action },
       el("div", { class: "head" }, el("strong", { class: "mono" }, e.action), el("span", { class: "muted" }, `#${e.seq} · ${formatTime(e.time)}`)),
-      el("div", { class: "facts" }, el("span", {}, `${e.actor}（${tr("role_", e.role)}）`), el("span", { class: "mono" }, e.subject),
+      el("div", { class: "facts" }, el("span", {}, e.actor + paren(tr("role_", e.role))), el("span", { class: "mono" }, e.subject),
         ...Object.entries(e.detail || {}).map(([k, v]) => el("span", { class: "mono" }, `${k}=${v}`))))));
   const last = entries.length ? entries[entries.length - 1].seq : null;
   const pager = el("div", { class: "pager" }, el("span", { class: "muted", id: "audit-count" }, t("auditShown", shown.length, entries.length)));
@@ -1027,6 +1038,7 @@ function renderText() {
   document.title = t("title") + " · e-permit";
   renderWho();
   renderIdle();
+  if (state.notice) notice(state.notice.msg, state.notice.tone);
   render();
 }
 
