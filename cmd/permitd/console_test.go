@@ -319,7 +319,7 @@ func TestConsole(t *testing.T) {
 	check("residence-proof", current)
 	poll(t, verify, "no portrait", `document.querySelector("#portrait").hidden`)
 	// A photo whose digest differs is never shown.
-	eval[bool](t, verify, `(() => { const f = window.fetch; window.fetch = (u, o) => String(u).includes("/photo") ?
+	eval[bool](t, verify, `(() => { const f = window.realFetch = window.fetch; window.fetch = (u, o) => String(u).includes("/photo") ?
 		Promise.resolve(new Response(new Uint8Array([137, 80, 78, 71, 1, 2, 3]), {headers: {"Content-Type": "image/png"}})) : f(u, o); return true })()`)
 	check("police-check", current)
 	poll(t, verify, "the refused portrait", `document.querySelector("#portrait").dataset.state === "mismatch" && document.querySelector("#portrait-img").hidden && !document.querySelector("#portrait-img").getAttribute("src") && document.querySelector("#verdict").textContent.includes("不符")`)
@@ -343,6 +343,11 @@ func TestConsole(t *testing.T) {
 	if code := eval[int](t, ctx, `fetch("/v1/session").then(r => r.status)`); code != 401 {
 		t.Fatalf("the session outlives logout: %d", code)
 	}
+	// Without a session the verifier shows no photo, and says to log in.
+	eval[bool](t, verify, `(() => { window.fetch = window.realFetch; return true })()`)
+	check("residence-proof", current)
+	check("police-check", current)
+	poll(t, verify, "the portrait without a session", `document.querySelector("#portrait").dataset.state === "login" && document.querySelector("#portrait-img").hidden`)
 	consoleLogin(t, ctx, s, revoker)
 	step(t, ctx, "search", chromedp.Navigate(s.base+"/officer/#/search"))
 	poll(t, ctx, "the search form", `!!document.querySelector("#search-form")`)

@@ -513,7 +513,16 @@ function renderPortrait(r) {
     checking: t("portraitChecking"), ok: t("portraitOk"), mismatch: t("portraitMismatch"), offline: t("portraitOffline"),
     login: t("portraitLogin"), unavailable: t("portraitUnavailable", p.detail || ""), none: t("portraitNone"),
   }[p.state] || "";
+  if (p.state === "login") note.append(" ", el("a", { href: "../officer/", target: "_blank", rel: "noopener" }, "→"));
 }
+
+// Back from logging in at the console (another tab): fetch the photo again.
+window.addEventListener("focus", () => {
+  if (state.portrait && (state.portrait.state === "login" || state.portrait.state === "offline") && state.lastResult) {
+    state.portrait.key = "";
+    renderResult();
+  }
+});
 
 // ---- inputs ------------------------------------------------------------
 
