@@ -307,6 +307,9 @@ func TestConsole(t *testing.T) {
 		eval[bool](t, verify, fmt.Sprintf(`(() => { const s = document.querySelector("#purpose"); s.value = %q; s.dispatchEvent(new Event("change"));
 			window.epermitVerifier.verify(%q); return true })()`, purpose, code))
 	}
+	// The browser verifier too refuses the first phone's code as superseded.
+	check("residence-proof", old)
+	poll(t, verify, "the superseded code refused", `document.querySelector("#verdict").dataset.valid === "false" && !!document.querySelector('#reasons li[data-code="superseded"]')`)
 	check("police-check", current)
 	poll(t, verify, "the checked portrait", `document.querySelector("#portrait").dataset.state === "ok" && document.querySelector("#portrait-img").naturalWidth === 90`)
 	if v := eval[string](t, verify, `document.querySelector("#verdict").dataset.valid`); v != "true" {
@@ -402,6 +405,13 @@ func TestConsole(t *testing.T) {
 	}
 	fits(t, ctx, "the audit log")
 	screenshot(t, ctx, "", "officer-audit.png")
+
+	// The idle timeout is on screen, and when it runs out the login shows.
+	if idle := eval[int](t, ctx, `+document.querySelector("#idle").dataset.seconds`); idle < 840 || idle > 900 {
+		t.Errorf("idle countdown %d s, want about 900", idle)
+	}
+	eval[bool](t, ctx, `(window.epermitOfficer.state.deadline = Date.now() - 1, true)`)
+	poll(t, ctx, "the session ended", `document.body.dataset.auth === "out" && document.querySelector("#notice").textContent.includes("登录已失效") && document.querySelector("#view").childElementCount === 0`)
 
 	// The duplicate application is still pending, now flagged as holding a
 	// (revoked) permit's past.
