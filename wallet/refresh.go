@@ -42,7 +42,9 @@ type Refreshed struct {
 // the one held in place, same issuer and number; an issuer with nothing
 // newer answers CodeUpToDate, which is not an error.
 //
-// A refusal of the issuer is an *IssuerError: invalid_proof when the
+// A credential the wallet knows to be revoked (CheckStatus) is not asked
+// for: a *StatusError. A refusal of the issuer is an *IssuerError:
+// invalid_proof when the
 // permit's current credential is bound to another key (it was re-issued to
 // another phone), permit_suspended or permit_revoked for a permit not in
 // force. Explain gives the words to show.
@@ -50,6 +52,9 @@ func (w *Wallet) Refresh(ctx context.Context, permitNo string, client *http.Clie
 	e, _, err := w.Get(permitNo)
 	if err != nil {
 		return Refreshed{}, err
+	}
+	if st := w.heldStatusOf(e); st.List == StatusRevoked {
+		return Refreshed{}, &StatusError{PermitNo: e.PermitNo, Status: st.List, Checked: st.Checked}
 	}
 	if list == nil {
 		return Refreshed{}, fmt.Errorf("wallet: refresh: %w", ErrNoTrustList)
