@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/trust"
 	"github.com/epermit/epermit/verifier"
@@ -154,7 +155,7 @@ type StatusError struct {
 // Error names the permit, the status and when the wallet learnt it.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("wallet: permit %q is %s (status checked %s): no code is made of it",
-		e.PermitNo, e.Status, e.Checked.UTC().Format(time.RFC3339))
+		e.PermitNo, e.Status, e.Checked.In(permit.ChinaTime()).Format(time.RFC3339))
 }
 
 // Unwrap returns ErrNoLiveCode.

@@ -179,21 +179,21 @@ func walletAdd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printStored(e, en, "")
+	printStored(e, en, trust.Text{})
 	return nil
 }
 
 // printStored says which permit the wallet now holds: in English first
 // (the line scripts read: "stored permit NO (NAME, MASKED-ID) ..."), then
-// in Chinese, with the place by name.
-func printStored(e *env, en wallet.Entry, from string) {
+// in Chinese, with the place and the issuer by name.
+func printStored(e *env, en wallet.Entry, from trust.Text) {
 	zh, enPlace := permit.Division(en.Region).Name()
 	until := permitDates(en).ValidUntil.String()
 	by, byZH := "", ""
-	if from != "" {
-		by, byZH = " from "+sanitize(from)+",", "，签发机关 "+sanitize(from)
+	if from.EN != "" {
+		by, byZH = " from "+sanitize(from.EN)+",", "，签发机关："+sanitize(from.ZH)
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s)%s valid until %s, %s\n已保存居住证 %s（%s，%s）%s，有效期至 %s，居住地 %s\n",
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s)%s valid until %s, %s\n已保存居住证 %s（%s，%s）%s，有效期至 %s，居住地：%s\n",
 		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), by, until, sanitize(enPlace),
 		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), byZH, until, sanitize(zh))
 }
@@ -209,14 +209,14 @@ func walletAccept(e *env, args []string) error {
 		return err
 	}
 	var trusted wallet.AcceptOption
+	var list *trust.List
 	if *anyIssuer {
 		fmt.Fprintln(e.stderr, "permit: WARNING: --insecure-any-issuer: the issuer of this offer is NOT checked against a trust list.")
 		fmt.Fprintln(e.stderr, "permit: WARNING: a phishing link could put a forged permit in this wallet. Use it for testing only.")
 		fmt.Fprintln(e.stderr, "permit: 警告：未核对签发机关是否在信任列表中，钓鱼链接可能向钱包写入伪造的居住证，仅供测试使用。")
 		trusted = wallet.AnyIssuer()
 	} else {
-		list, err := heldTrustList(w.Dir())
-		if err != nil {
+		if list, err = heldTrustList(w.Dir()); err != nil {
 			return err
 		}
 		trusted = wallet.TrustedIssuers(list)
@@ -240,7 +240,7 @@ func walletAccept(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	printStored(e, en, en.Issuer)
+	printStored(e, en, issuerNames(list, en.Issuer))
 	return nil
 }
 
