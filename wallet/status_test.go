@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/jws"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/statuslist"
@@ -131,20 +132,28 @@ func (s *statusServer) lastRequest() string {
 	return s.requests[len(s.requests)-1]
 }
 
+// statusWallet is a wallet holding a credential whose status list srv
+// serves, and the credential's claims.
+func statusWallet(t *testing.T) (*statusServer, *Wallet, credential.Claims) {
+	t.Helper()
+	srv := newStatusServer(t)
+	w := newTestWallet(t)
+	c := claimsFor(w.Public(), testPermit, t0.Add(-24*time.Hour), t0.Add(300*24*time.Hour))
+	c.Status.URI = srv.srv.URL + "/status/1"
+	if _, err := w.Add(issueWith(t, issuerKey, c), issuerJWKS()); err != nil {
+		t.Fatal(err)
+	}
+	return srv, w, c
+}
+
 // TestCheckStatus follows one credential's status as the wallet learns it:
 // never checked, valid, confirmed unchanged, revoked (and no more codes),
 // an older list refused, and the issuer unreachable (what was known stays,
 // with when).
 func TestCheckStatus(t *testing.T) {
 	t.Parallel()
-	srv := newStatusServer(t)
-	uri := srv.srv.URL + "/status/1"
-	w := newTestWallet(t)
-	c := claimsFor(w.Public(), testPermit, t0.Add(-24*time.Hour), t0.Add(300*24*time.Hour))
-	c.Status.URI = uri
-	if _, err := w.Add(issueWith(t, issuerKey, c), issuerJWKS()); err != nil {
-		t.Fatal(err)
-	}
+	srv, w, c := statusWallet(t)
+	uri := c.Status.URI
 	list := statusTrust(testIss)
 	ctx := context.Background()
 	check := func(now time.Time, l *trust.List) Status {
@@ -221,14 +230,8 @@ func TestCheckStatus(t *testing.T) {
 // does not carry over to the one that replaces it (another status entry).
 func TestStatusOfAReplacedCredential(t *testing.T) {
 	t.Parallel()
-	srv := newStatusServer(t)
-	uri := srv.srv.URL + "/status/1"
-	w := newTestWallet(t)
-	c := claimsFor(w.Public(), testPermit, t0.Add(-24*time.Hour), t0.Add(300*24*time.Hour))
-	c.Status.URI = uri
-	if _, err := w.Add(issueWith(t, issuerKey, c), issuerJWKS()); err != nil {
-		t.Fatal(err)
-	}
+	srv, w, c := statusWallet(t)
+	uri := c.Status.URI
 	srv.set(statusToken(t, issuerKey, uri, 2, statuslist.Superseded, t0), false)
 	if sts, err := w.CheckStatus(context.Background(), nil, statusTrust(testIss), t0); err != nil || sts[0].List != StatusSuperseded || !sts[0].Refreshable(t0) {
 		t.Fatalf("superseded: %+v %v", sts, err)
