@@ -520,8 +520,9 @@ func showLive(e *env, w *wallet.Wallet, permitNo string, req wallet.Request, pac
 	if pu, ok := policy.Purpose(purpose); ok {
 		title = fmt.Sprintf(" (%s, %s)", sanitize(pu.Title.EN), sanitize(pu.Title.ZH))
 	}
-	header := fmt.Sprintf("permit %s (%s, %s), purpose %s%s\n%s\n",
-		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(purpose), title, disclosureLine(policy, purpose))
+	place, _ := permit.Division(en.Region).Name()
+	header := fmt.Sprintf("permit %s (%s, %s, %s), purpose %s%s\n%s\n",
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(place), sanitize(purpose), title, disclosureLine(policy, purpose))
 	if st, ok := heldStatusOf(w, en.PermitNo); ok {
 		c := checkedWords(st, e.now())
 		header += sanitize(c.ZH) + "\n" + sanitize(c.EN) + "\n"

@@ -164,7 +164,7 @@ func TestWalletShowLive(t *testing.T) {
 	if strings.Contains(o.stdout, "refreshes in") || strings.Contains(o.stdout, "\x1b[K") || strings.Contains(o.stdout, "\x1b[J") {
 		t.Errorf("non-terminal output has countdown or cursor movement:\n%s", o.stdout)
 	}
-	header := "permit " + f.permitNo + " (李明, 110105********0517), purpose public-service (basic public services, 基本公共服务)\n" +
+	header := "permit " + f.permitNo + " (李明, 110105********0517, 浙江省杭州市西湖区), purpose public-service (basic public services, 基本公共服务)\n" +
 		"discloses: name, masked citizen ID, residence region, permit number; residence and household addresses, household division, residence since, basis, first issue date\n"
 	if n := strings.Count(o.stdout, header); n != 3 {
 		t.Errorf("header printed %d times, want 3; stdout:\n%s", n, o.stdout)

@@ -135,6 +135,8 @@ const t = translator({
   badAnswer: { zh: "签发机关的回答不完整，请稍后再试。", en: "The issuer's answer was incomplete: try again later." },
   noTx: { zh: "未输入交易码。", en: "No transaction code was entered." },
   noCodeInPhoto: { zh: "照片中未找到二维码。", en: "No code was found in the photo." },
+  manyCodes: { zh: "照片中有不止一个二维码，请只拍领取码。", en: "The photo holds more than one code: photograph the offer code alone." },
+  photoTooLarge: { zh: "照片太大，请换一张较小的照片。", en: "The photo is too large: choose a smaller one." },
   cameraError: { zh: (m) => `无法打开相机：${m}`, en: (m) => `Cannot start the camera: ${m}` },
   wasmError: { zh: (m) => `模块加载失败，请刷新页面：${m}`, en: (m) => `The module did not load; reload the page: ${m}` },
   noDeviceKey: { zh: "此浏览器无法生成设备密钥。", en: "This browser cannot create a device key." },
@@ -972,7 +974,8 @@ async function onPhoto(ev) {
   const r = await decodePhoto(state.ep, file);
   ev.target.value = "";
   if (!r.ok) {
-    if (r.code === "no_code") setOfferStatus(() => t("noCodeInPhoto"), "error");
+    const key = { no_code: "noCodeInPhoto", multiple_codes: "manyCodes", too_large: "photoTooLarge" }[r.code];
+    if (key) setOfferStatus(() => t(key), "error");
     else {
       const why = describe(goError(r));
       setOfferStatus(() => t("failed", why()), "error");
