@@ -564,6 +564,7 @@ function checkStatus() {
   if (state.checking) return state.checking;
   $("status-line").dataset.checking = "true";
   state.checking = (async () => {
+    renderPermit(); // "checking…" until it is known
     try {
       await siteTrust();
     } catch (e) {
@@ -741,7 +742,7 @@ function notice(c, s) {
 /** statusLine says what the status list said and since when the wallet knows. */
 function statusLine(c) {
   const h = c.status, err = state.statusErr[credId(c)];
-  if (!h || !h.checked) return err ? t("neverChecked") : (state.checking ? t("checking") : t("neverChecked"));
+  if (!h || !h.checked) return !err && $("status-line").dataset.checking ? t("checking") : t("neverChecked");
   const w = t("stWord_" + h.status) || h.status;
   if (err) return t("offlineSince", w, ymdhm(h.checked));
   return t("checkedAt", w, ymdhm(h.checked), formatAge(Date.now() - h.checked));
