@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -267,6 +268,40 @@ func TestRefreshable(t *testing.T) {
 	} {
 		if got := (Status{Entry: e, List: tt.list}).Refreshable(tt.now); got != tt.want {
 			t.Errorf("%s at %s: Refreshable %v, want %v", tt.list, tt.now.Format(time.DateOnly), got, tt.want)
+		}
+	}
+}
+
+// BenchmarkReadStatus reads a credential's entry in a province-sized status
+// list (2^20 two-bit entries, one in a hundred revoked), as wallet list and
+// the web wallet do once per check: verifying and decompressing the token
+// dominates.
+func BenchmarkReadStatus(b *testing.B) {
+	w := newTestWallet(b)
+	e, err := w.Add(issueTo(b, w.Public(), testPermit), issuerJWKS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := statuslist.New(2, 1<<20)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := mrand.New(mrand.NewPCG(1, 2))
+	for range 1 << 20 / 100 {
+		if i := r.IntN(1 << 20); i != 5 {
+			l.Set(i, statuslist.Invalid)
+		}
+	}
+	tok, err := statuslist.SignToken(issuerKey, keys.Thumbprint(pub(issuerKey)), statuslist.TokenClaims{Sub: testStatus, IssuedAt: t0, List: l, Fast: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	list := statusTrust(testIss)
+	b.SetBytes(int64(len(tok)))
+	b.ResetTimer()
+	for b.Loop() {
+		if st, _, err := ReadStatus(e, tok, list); err != nil || st != StatusValid {
+			b.Fatal(st, err)
 		}
 	}
 }
