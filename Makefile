@@ -81,9 +81,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The browser tests again, saving their screenshots into docs/screenshots
-# (the tests build the WebAssembly module they serve).
+# (the tests build the WebAssembly module they serve): the apps, the web
+# wallet's key and status screens, the console.
 screenshots:
-	$(GO) test -count=1 -run 'TestBrowserApps|TestConsole' ./cmd/permitd -args -screenshots
+	$(GO) test -count=1 -run 'TestBrowserApps|TestBrowserWallet|TestConsole' ./cmd/permitd -args -screenshots
 
 # QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
 bench-scan:

@@ -139,6 +139,7 @@ func newAPI(s *browser.Session) js.Value {
 		}
 		return func() (any, error) { return s.Present(key, cred, purpose, aud, nonce, now), nil }
 	}))
+	addWalletStatus(api, s)
 
 	return api
 }
