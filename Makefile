@@ -63,7 +63,7 @@ bench:
 screenshots: wasm
 	$(GO) test -count=1 -run TestBrowserApps ./cmd/permitd -args -screenshots
 
-# QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
+# QR scanning side by side with zbar and zxing-cpp on the photo corpora (installs them if absent).
 bench-scan:
 	@./scripts/bench-scan.sh
 
