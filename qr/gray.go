@@ -212,3 +212,12 @@ func (g *grayImage) blur3() *grayImage {
 	}
 	return out
 }
+
+// inverse returns a copy with light and dark exchanged.
+func (g *grayImage) inverse() *grayImage {
+	out := &grayImage{w: g.w, h: g.h, pix: make([]byte, len(g.pix))}
+	for i, v := range g.pix {
+		out.pix[i] = 255 - v
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+package qr
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+	gzdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
+)
+
+// maxTriples bounds the finder triples one grid pass reads.
+const maxTriples = 4
+
+// readGrids is one pass of the grid reader: it binarises det (the image
+// or a smaller copy of it) and finds finder pattern candidates there; then,
+// for each of the samplers in turn, it locates the grids of the most
+// plausible triples in that image and reads their modules from each of
+// the samplers. A code read, it checks the other triples that lie outside
+// it for a second code.
+func readGrids(det *grayImage, samplers []*grayImage, w *work) (*decoded, error) {
+	rad := max(8, min(det.w, det.h)/16)
+	bin := binarize(det, rad, 2, 3)
+	found := findFinders(bin)
+	w.add(gridPixelCost * det.w * det.h)
+	scale := float64(samplers[0].w) / float64(det.w)
+	for i := range found {
+		c := &found[i]
+		c.x, c.y, c.mh, c.mv = c.x*scale, c.y*scale, c.mh*scale, c.mv*scale
+	}
+	var lastErr error = gozxing.NewNotFoundException("no finder triple")
+	for _, geo := range samplers {
+		cands := withQuads(geo, found, w)
+		ts := triples(cands)
+		if len(ts) > maxTriples {
+			ts = ts[:maxTriples]
+		}
+		for i := range ts {
+			d, gr, err := readTriple(geo, samplers, &ts[i], w)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			if err := secondCode(geo, samplers, d, gr, cands, w); err != nil {
+				return nil, err
+			}
+			return d, nil
+		}
+	}
+	return nil, lastErr
+}
+
+// readTriple locates the grid of a triple in geo and decodes it, trying
+// several ways of turning module levels into bits.
+func readTriple(geo *grayImage, samplers []*grayImage, t *triple, w *work) (*decoded, *codeGrid, error) {
+	var lastErr error = gozxing.NewNotFoundException("no grid")
+	for _, gr := range locate(geo, t, w) {
+		if d, err := gr.read(samplers, w); err == nil {
+			d.points = []gozxing.ResultPoint{
+				gozxing.NewResultPoint(t.bl.x, t.bl.y),
+				gozxing.NewResultPoint(t.tl.x, t.tl.y),
+				gozxing.NewResultPoint(t.tr.x, t.tr.y),
+			}
+			return d, gr, nil
+		} else {
+			lastErr = err
+		}
+	}
+	return nil, nil, lastErr
+}
+
+// read samples the grid's modules in each image and decodes them.
+func (gr *codeGrid) read(samplers []*grayImage, w *work) (*decoded, error) {
+	var lastErr error
+	for _, g := range samplers {
+		vals := gr.sample(g, w)
+		d := gr.dim
+		for _, v := range bitVariants {
+			src := vals
+			if v.deblur > 0 {
+				src = deblur(vals, d, v.deblur)
+			}
+			bits := thresholdLocal(src, d, v.radius)
+			w.add(4*d*d + decodeCost)
+			res, err := decodeBits(bits, d)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			return res, nil
+		}
+	}
+	return nil, lastErr
+}
+
+// decodeCost is the work of one gozxing decode of a bit matrix.
+const decodeCost = 20_000
+
+// bitVariants are the ways module levels become bits, in order: a local
+// threshold over 9x9 modules, over 17x17 (a larger window rides over
+// glare and noise better, a smaller one follows uneven light), and the
+// deblurring step on the grid before the threshold, mild and strong.
+var bitVariants = []struct {
+	radius int
+	deblur float64
+}{
+	{4, 0}, {8, 0}, {4, 0.6}, {4, 1.5},
+}
+
+// decodeBits decodes a sampled bit matrix with gozxing, in both
+// orientations (gozxing also tries the mirror image), and reads its
+// segments exactly.
+func decodeBits(bits []bool, d int) (out *decoded, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("qr: gozxing failure: %v", r)
+		}
+	}()
+	m := bitMatrix(bits, d)
+	if m == nil {
+		return nil, gozxing.NewNotFoundException("dimension %d", d)
+	}
+	res, err := gzdecoder.NewDecoder().Decode(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	return readSegments(res.GetRawBytes(), res.GetECLevel(), res.GetByteSegments())
+}
+
+// secondCode looks for another code among the finder candidates that lie
+// outside the code just read: two codes with different payloads make the
+// image ambiguous (which did the holder mean to show?); the same payload
+// twice is fine.
+func secondCode(geo *grayImage, samplers []*grayImage, first *decoded, gr *codeGrid, cands []finder, w *work) error {
+	inv, ok := gr.h.inverse()
+	if !ok {
+		return nil
+	}
+	var outside []finder
+	for _, c := range cands {
+		mx, my := inv.apply(c.x, c.y)
+		pad := 2.0
+		if mx > -pad && my > -pad && mx < float64(gr.dim)+pad && my < float64(gr.dim)+pad {
+			continue
+		}
+		outside = append(outside, c)
+	}
+	if len(outside) < 3 {
+		return nil
+	}
+	ts := triples(outside)
+	if len(ts) > maxTriples {
+		ts = ts[:maxTriples]
+	}
+	want := payload(first.segs)
+	for i := range ts {
+		d2, _, err := readTriple(geo, samplers, &ts[i], w)
+		if err == nil && !bytes.Equal(payload(d2.segs), want) {
+			return fmt.Errorf("%w: a version %d and a version %d code", ErrMultipleCodes, first.version, d2.version)
+		}
+	}
+	return nil
+}
+
+// inverse returns the inverse map, image to module coordinates.
+func (h *homography) inverse() (homography, bool) {
+	m := h
+	det := m[0]*(m[4]*m[8]-m[5]*m[7]) - m[1]*(m[3]*m[8]-m[5]*m[6]) + m[2]*(m[3]*m[7]-m[4]*m[6])
+	if math.Abs(det) < 1e-12 {
+		return homography{}, false
+	}
+	return homography{
+		(m[4]*m[8] - m[5]*m[7]) / det, (m[2]*m[7] - m[1]*m[8]) / det, (m[1]*m[5] - m[2]*m[4]) / det,
+		(m[5]*m[6] - m[3]*m[8]) / det, (m[0]*m[8] - m[2]*m[6]) / det, (m[2]*m[3] - m[0]*m[5]) / det,
+		(m[3]*m[7] - m[4]*m[6]) / det, (m[1]*m[6] - m[0]*m[7]) / det, (m[0]*m[4] - m[1]*m[3]) / det,
+	}, true
+}
