@@ -1,5 +1,10 @@
 package qr
 
+import (
+	"math"
+	"strconv"
+)
+
 // bitImage is a binarised image: one byte a pixel, 1 for dark.
 type bitImage struct {
 	w, h int
@@ -10,42 +15,68 @@ func (b *bitImage) at(x, y int) bool {
 	return x >= 0 && y >= 0 && x < b.w && y < b.h && b.pix[y*b.w+x] != 0
 }
 
-// binarize thresholds g against the mean of a square window around each
-// pixel (radius rad): dark when darker than the local mean by more than
-// bias grey levels plus pct percent of it. A window a few finder patterns
-// wide follows uneven light, glare and a screen's falling brightness that
-// one global threshold cannot; the bias keeps flat areas (a blank page,
-// the quiet zone) light instead of turning their noise into specks.
+// binarize thresholds g against local means: dark where a pixel is darker
+// than the mean around it by more than bias grey levels plus pct percent
+// of the mean. The image is cut into blocks of about rad*2/5 pixels; each
+// block's mean is the mean of the 5x5 blocks around it, a window about
+// 2*rad wide. A window a few finder patterns wide follows uneven light,
+// glare and a screen's falling brightness that one global threshold
+// cannot; the bias keeps flat areas (a blank page, the quiet zone) light
+// instead of turning their noise into specks. Two passes over the pixels:
+// one to sum the blocks, one to compare.
 func binarize(g *grayImage, rad, bias, pct int) *bitImage {
 	w, h := g.w, g.h
 	out := &bitImage{w: w, h: h, pix: make([]byte, w*h)}
-	// Integral image with a zero row and column in front.
-	iw := w + 1
-	sum := make([]uint32, iw*(h+1))
+	bs := max(4, rad*2/5)
+	nx, ny := (w+bs-1)/bs, (h+bs-1)/bs
+	sums := make([]int, nx*ny)
 	for y := range h {
 		row := g.pix[y*w : (y+1)*w]
-		var acc uint32
-		prev := sum[y*iw : (y+1)*iw]
-		cur := sum[(y+1)*iw : (y+2)*iw]
-		for x, v := range row {
-			acc += uint32(v)
-			cur[x+1] = prev[x+1] + acc
+		bsum := sums[(y/bs)*nx : (y/bs+1)*nx]
+		for bx := range nx {
+			s := 0
+			for _, v := range row[bx*bs : min((bx+1)*bs, w)] {
+				s += int(v)
+			}
+			bsum[bx] += s
+		}
+	}
+	// Block means, then the mean of each 5x5 neighbourhood of blocks, as a
+	// byte threshold per block: dark below it.
+	means := make([]float64, nx*ny)
+	for by := range ny {
+		bh := min((by+1)*bs, h) - by*bs
+		for bx := range nx {
+			bwid := min((bx+1)*bs, w) - bx*bs
+			means[by*nx+bx] = float64(sums[by*nx+bx]) / float64(bh*bwid)
+		}
+	}
+	limit := make([]byte, nx*ny)
+	const k = 2
+	for by := range ny {
+		for bx := range nx {
+			var s float64
+			n := 0
+			for yy := max(by-k, 0); yy <= min(by+k, ny-1); yy++ {
+				for xx := max(bx-k, 0); xx <= min(bx+k, nx-1); xx++ {
+					s += means[yy*nx+xx]
+					n++
+				}
+			}
+			t := s/float64(n)*float64(100-pct)/100 - float64(bias)
+			limit[by*nx+bx] = byte(min(max(math.Ceil(t), 0), 255))
 		}
 	}
 	for y := range h {
-		y0, y1 := max(y-rad, 0), min(y+rad+1, h)
-		top, bot := sum[y0*iw:(y0+1)*iw], sum[y1*iw:(y1+1)*iw]
 		row := g.pix[y*w : (y+1)*w]
 		o := out.pix[y*w : (y+1)*w]
-		rows := uint32(y1 - y0)
-		for x, v := range row {
-			x0, x1 := max(x-rad, 0), min(x+rad+1, w)
-			s := bot[x1] - bot[x0] - top[x1] + top[x0]
-			n := rows * uint32(x1-x0)
-			// v < mean - bias - pct% of mean, in integers:
-			// 100*v*n + 100*bias*n < (100-pct)*s
-			if 100*(uint64(v)+uint64(bias))*uint64(n) < uint64(100-pct)*uint64(s) {
-				o[x] = 1
+		lim := limit[(y/bs)*nx : (y/bs+1)*nx]
+		for bx, t := range lim {
+			x0, x1 := bx*bs, min((bx+1)*bs, w)
+			ob := o[x0:x1]
+			for x, v := range row[x0:x1] {
+				// 1 when v < t, without a branch: the sign of v - t.
+				ob[x] = byte(uint(int(v)-int(t)) >> (strconv.IntSize - 1))
 			}
 		}
 	}
@@ -61,37 +92,64 @@ func (b *bitImage) invert() *bitImage {
 	return out
 }
 
-// sharpen returns g with its detail amplified: g + amount*(g - blur(g)),
-// the blur a box of radius rad. It undoes part of a defocus or motion blur
-// of about that size, so that the thin light rings of the finder patterns
-// separate again.
-func (g *grayImage) sharpen(rad int, amount float64) *grayImage {
+// sharpen returns g with its detail amplified: g + amount*(g - box(g)),
+// the box 5x5 pixels (edges repeated). It undoes part of a defocus or
+// motion blur of about that size, so that the thin light rings of the
+// finder patterns separate again. Running sums over a ring of five rows
+// make it a few operations a pixel.
+func (g *grayImage) sharpen(amount float64) *grayImage {
+	const rad = 2
 	w, h := g.w, g.h
 	out := &grayImage{w: w, h: h, pix: make([]byte, len(g.pix))}
-	iw := w + 1
-	sum := make([]uint32, iw*(h+1))
-	for y := range h {
-		var acc uint32
-		prev := sum[y*iw : (y+1)*iw]
-		cur := sum[(y+1)*iw : (y+2)*iw]
-		for x, v := range g.pix[y*w : (y+1)*w] {
-			acc += uint32(v)
-			cur[x+1] = prev[x+1] + acc
+	if w < 2*rad+2 || h < 2*rad+2 {
+		copy(out.pix, g.pix)
+		return out
+	}
+	// rowSums writes the sums of 5 horizontal neighbours of row y.
+	rowSums := func(y int, dst []uint16) {
+		row := g.pix[min(max(y, 0), h-1)*w:][:w]
+		s := 3*uint16(row[0]) + uint16(row[1]) + uint16(row[2])
+		for x := range rad + 1 {
+			dst[x] = s
+			s += uint16(row[x+rad+1]) - uint16(row[max(x-rad, 0)])
+		}
+		for x := rad + 1; x < w-rad-1; x++ {
+			dst[x] = s
+			s += uint16(row[x+rad+1]) - uint16(row[x-rad])
+		}
+		for x := max(w-rad-1, rad+1); x < w; x++ {
+			dst[x] = s
+			s += uint16(row[min(x+rad+1, w-1)]) - uint16(row[x-rad])
+		}
+	}
+	var ring [2*rad + 1][]uint16
+	col := make([]uint16, w) // at most 25*255
+	for i := range ring {
+		ring[i] = make([]uint16, w)
+		rowSums(i-rad, ring[i])
+		for x, v := range ring[i] {
+			col[x] += v
 		}
 	}
 	a := int(amount * 256)
+	const inv = (1 << 20) / 25 // 1/25 in 20-bit fixed point
 	for y := range h {
-		y0, y1 := max(y-rad, 0), min(y+rad+1, h)
-		top, bot := sum[y0*iw:(y0+1)*iw], sum[y1*iw:(y1+1)*iw]
-		rows := y1 - y0
+		src := g.pix[y*w : (y+1)*w]
 		o := out.pix[y*w : (y+1)*w]
-		for x, v := range g.pix[y*w : (y+1)*w] {
-			x0, x1 := max(x-rad, 0), min(x+rad+1, w)
-			s := int(bot[x1] - bot[x0] - top[x1] + top[x0])
-			n := rows * (x1 - x0)
-			mean := (s + n/2) / n
+		c := col[:len(src)]
+		for x, v := range src {
+			mean := int((uint32(c[x])*inv + 1<<19) >> 20)
 			r := int(v) + (a*(int(v)-mean))>>8
 			o[x] = byte(min(max(r, 0), 255))
+		}
+		// Slide the window down: the oldest row out, row y+rad+1 in.
+		old := ring[y%len(ring)]
+		for x, v := range old {
+			col[x] -= v
+		}
+		rowSums(y+rad+1, old)
+		for x, v := range old {
+			col[x] += v
 		}
 	}
 	return out

@@ -259,7 +259,7 @@ func (s *scanner) scan(i int, w *work) *grayImage {
 			out = g.double()
 		}
 	case scanSharp:
-		out = g.sharpen(2, 1.5)
+		out = g.sharpen(1.5)
 	case scanHalfSharp:
 		out = half(s.scan(scanSharp, w))
 	case scanInverse:

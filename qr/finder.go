@@ -109,7 +109,9 @@ func findFinders(b *bitImage) []finder {
 			}
 			// A run of colour cur ended at x. A dark run ending
 			// completes dark, light, dark, light, dark.
-			if cur == 1 && n >= 5 && ratioOK(&runs, 0.5) {
+			// The centre run is the longest; checking that first skips
+			// most runs cheaply.
+			if cur == 1 && n >= 5 && runs[2] >= runs[0] && runs[2] >= runs[4] && runs[2] > runs[1] && ratioOK(&runs, 0.5) {
 				cx := float64(x) - float64(runs[4]) - float64(runs[3]) - float64(runs[2])/2
 				if f, ok := confirm(b, cx, y, &runs); ok {
 					found = addFinder(found, f)

@@ -449,3 +449,33 @@ func BenchmarkDecodeFrame(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkFrameEffort decodes camera frames at FrameEffort from their
+// pixels (as a camera loop hands them over, without JPEG decoding): a tune
+// photo the first passes read, and one no pass reads, which spends the
+// whole effort. Run it natively and under WebAssembly (GOOS=js GOARCH=wasm
+// go test -exec go_js_wasm_exec) to compare the two speeds.
+func BenchmarkFrameEffort(b *testing.B) {
+	for _, name := range []string{"tune/rotation-1", "tune/glare-0"} {
+		data, err := os.ReadFile("testdata/photos/" + name + ".jpg")
+		if err != nil {
+			b.Fatal(err)
+		}
+		img, err := decodeImage(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rgba := image.NewNRGBA(img.Bounds())
+		draw.Draw(rgba, rgba.Rect, img, image.Point{}, draw.Src)
+		b.Run(name, func(b *testing.B) {
+			var tr passTrace
+			cpu0 := cpuTime()
+			for b.Loop() {
+				tr = passTrace{}
+				_, _ = decodeEffort(rgba, FrameEffort, &tr)
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e6/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64(tr.spent[len(tr.spent)-1])/1e6, "Mwork/op")
+		})
+	}
+}

@@ -103,7 +103,7 @@ func TestDebugGrid(t *testing.T) {
 	}
 	g := toGray(img)
 	var w work
-	for _, det := range []*grayImage{g.half(), g, g.sharpen(2, 1.5)} {
+	for _, det := range []*grayImage{g.half(), g, g.sharpen(1.5)} {
 		rad := max(8, min(det.w, det.h)/16)
 		bin := binarize(det, rad, 2, 3)
 		cands := findFinders(bin)
@@ -128,7 +128,7 @@ func TestDebugGrid(t *testing.T) {
 			}
 			for _, gr := range grids {
 				fmt.Printf("   dim %d, %d matches, residual %.2f, cells %v, version read %d\n", gr.dim, len(gr.matches), gr.h.residual(gr.matches), gr.cells != nil, gr.readVersion(g, &w))
-				for si, sg := range []*grayImage{g, g.sharpen(2, 1.5)} {
+				for si, sg := range []*grayImage{g, g.sharpen(1.5)} {
 					vals := gr.sample(sg, &w)
 					fmt.Println("     sampling", si)
 					for _, v := range bitVariants {

@@ -49,7 +49,10 @@ func main() {
 	out := flag.String("out", "qr/testdata/photos", "corpus directory to write")
 	texts := flag.String("texts", "qr/testdata", "directory holding presentations/*.txt and rfc-presentation.txt")
 	only := flag.String("only", "", "write only the photos whose name contains this")
+	tune := flag.Int("tune", perKind[setTune], "photos of each kind in the tune set (more than the committed ones for tuning work)")
+	heldout := flag.Int("heldout", perKind[setHeldOut], "photos of each kind in the held-out set")
 	flag.Parse()
+	perKind[setTune], perKind[setHeldOut] = *tune, *heldout
 	if err := generate(*out, *texts, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "photogen:", err)
 		os.Exit(1)

@@ -12,7 +12,8 @@ const (
 	setHeldOut = "heldout"
 )
 
-// perKind is how many photos of each kind each set holds.
+// perKind is how many photos of each kind each set holds (the flags
+// -tune and -heldout change it).
 var perKind = map[string]int{setTune: 3, setHeldOut: 5}
 
 // seedBase gives each set its own stream of random numbers.

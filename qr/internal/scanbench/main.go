@@ -26,7 +26,8 @@ import (
 func main() {
 	rounds := flag.Int("rounds", 3, "timed decodes per image and decoder (the median counts)")
 	verbose := flag.Bool("v", false, "print the result of every decode")
-	decoders := flag.String("decoders", "ours,zbar,zxing-cpp,zxing-wasm", "decoders to run, comma-separated: ours, zbar, zxing-cpp, zxing-wasm")
+	decoders := flag.String("decoders", "ours,ours-photo,zbar,zxing-cpp,zxing-wasm",
+		"decoders to run, comma-separated: ours (a camera frame's effort), ours-photo (a photo's), zbar, zxing-cpp, zxing-wasm")
 	python := flag.String("python", "/usr/bin/python3", "the Python that has Debian's zxingcpp module")
 	node := flag.String("node", "node", "the Node.js that runs zxing-wasm")
 	wasmDir := flag.String("zxing-wasm-dir", "qr/internal/scanbench/zxingwasm", "where npm ci installed zxing-wasm")

@@ -1,14 +1,22 @@
 // scan.js: reading QR codes from the camera and from photos. Uses the
-// browser's BarcodeDetector where it exists, otherwise the project's Go
-// decoder in the WebAssembly module (epermit.decodeImage).
+// browser's BarcodeDetector where it exists (Chrome on Android, Safari),
+// otherwise the project's Go decoder in the WebAssembly module
+// (epermit.decodeImage). Chromium on Linux and Firefox have no
+// BarcodeDetector and take the WebAssembly path.
 
-const FRAME_INTERVAL_MS = 250; // about 4 frames a second
+// The camera loop decodes a frame, then the next one no sooner than this
+// after the previous one started: at most 12.5 frames a second, fewer when
+// a frame takes longer (docs/scanning.md has the measured rates).
+const FRAME_MIN_INTERVAL_MS = 80;
 // Effort of the Go decoder, in camera frames (qr.FrameEffort each); 0 is a
 // photo's (qr.PhotoEffort). A count of work, not a time: a frame gives the
-// same answer on a slow phone as on a fast one.
-const FRAME_EFFORT = 1;
+// same answer on a slow phone as on a fast one, only later.
+export const FRAME_EFFORT = 1;
 const PHOTO_EFFORT = 0;
-const MAX_FRAME_SIDE = 1280;
+// Frames up to 1920 pixels wide are decoded as they come (a small code far
+// away needs every pixel); photos are scaled to 2048 first, then tried at
+// full size.
+const MAX_FRAME_SIDE = 1920;
 const MAX_PHOTO_SIDE = 2048;
 
 let detector; // undefined: not probed yet; null: not available
@@ -24,14 +32,24 @@ async function barcodeDetector() {
   return detector;
 }
 
-function canvasFor(w, h) {
-  const c = document.createElement("canvas");
-  c.width = w;
-  c.height = h;
-  return c;
+/** scanPath says which decoder frames go to: "barcode-detector" or "wasm". */
+export async function scanPath() {
+  return (await barcodeDetector()) ? "barcode-detector" : "wasm";
 }
 
-/** decodeSource decodes one code from a drawable source scaled to fit maxSide; returns {ok, text, code, error}. */
+let canvas = null;
+function canvasFor(w, h) {
+  // One canvas, reused: a camera loop would otherwise make one per frame.
+  if (!canvas) canvas = document.createElement("canvas");
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  return canvas;
+}
+
+/**
+ * decodeSource decodes one code from a drawable source (a video, an image
+ * bitmap) scaled to fit maxSide; returns {ok, text, code, error}.
+ */
 async function decodeSource(epermit, source, sw, sh, maxSide, effort) {
   const det = await barcodeDetector();
   if (det) {
@@ -48,6 +66,11 @@ async function decodeSource(epermit, source, sw, sh, maxSide, effort) {
   ctx.drawImage(source, 0, 0, w, h);
   const img = ctx.getImageData(0, 0, w, h);
   return epermit.decodeImage(img.data, w, h, effort);
+}
+
+/** decodeFrame decodes one camera frame (any drawable source) as the camera loop does. */
+export function decodeFrame(epermit, source, width, height) {
+  return decodeSource(epermit, source, width, height, MAX_FRAME_SIDE, FRAME_EFFORT);
 }
 
 /** decodePhoto decodes the code in an image file (a photo taken earlier). */
@@ -73,7 +96,8 @@ export async function decodePhoto(epermit, file) {
 /**
  * Camera decodes frames of the rear camera continuously into a <video>
  * element and calls onText(text) for every code read (the same text again
- * only after it left the view for a while).
+ * only after it left the view for a while). stats() tells the decoder in
+ * use and the frame rate.
  */
 export class Camera {
   constructor(epermit, video, onText, onState = () => {}) {
@@ -85,9 +109,30 @@ export class Camera {
     this.timer = 0;
     this.last = "";
     this.lastAt = 0;
+    this.path = "";
+    this.resetStats();
   }
 
   get running() { return this.stream !== null; }
+
+  resetStats() {
+    this.frames = 0;
+    this.decodeMs = 0;
+    this.since = performance.now();
+  }
+
+  /** stats returns {path, frames, fps, msPerFrame, width, height} since the start or the last resetStats. */
+  stats() {
+    const secs = (performance.now() - this.since) / 1000;
+    return {
+      path: this.path,
+      frames: this.frames,
+      fps: secs > 0 ? this.frames / secs : 0,
+      msPerFrame: this.frames > 0 ? this.decodeMs / this.frames : 0,
+      width: this.video.videoWidth,
+      height: this.video.videoHeight,
+    };
+  }
 
   async start() {
     if (this.stream) return;
@@ -101,8 +146,11 @@ export class Camera {
     this.video.srcObject = this.stream;
     this.video.hidden = false;
     await this.video.play().catch(() => {});
+    this.path = await scanPath();
+    this.video.dataset.scanPath = this.path;
+    this.resetStats();
     this.onState("running");
-    this.schedule();
+    this.schedule(0);
   }
 
   stop() {
@@ -115,16 +163,19 @@ export class Camera {
     this.onState("stopped");
   }
 
-  schedule() {
-    this.timer = setTimeout(() => this.tick(), FRAME_INTERVAL_MS);
+  schedule(delay) {
+    this.timer = setTimeout(() => this.tick(), delay);
   }
 
   async tick() {
     if (!this.stream) return;
     const v = this.video;
+    const started = performance.now();
     try {
       if (v.readyState >= 2 && v.videoWidth > 0 && !document.hidden) {
-        const r = await decodeSource(this.epermit, v, v.videoWidth, v.videoHeight, MAX_FRAME_SIDE, FRAME_EFFORT);
+        const r = await decodeFrame(this.epermit, v, v.videoWidth, v.videoHeight);
+        this.frames++;
+        this.decodeMs += performance.now() - started;
         const now = Date.now();
         if (r.ok && r.text) {
           if (r.text !== this.last || now - this.lastAt > 5000) {
@@ -141,6 +192,6 @@ export class Camera {
     } catch (e) {
       console.warn("camera frame:", e);
     }
-    if (this.stream) this.schedule();
+    if (this.stream) this.schedule(Math.max(0, FRAME_MIN_INTERVAL_MS - (performance.now() - started)));
   }
 }

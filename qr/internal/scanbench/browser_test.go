@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/epermit/epermit/qr"
+	"github.com/epermit/epermit/web"
+)
+
+// The browser measurement runs the WebAssembly decoder in headless
+// Chromium the way web/static/app/scan.js's camera loop does: each frame
+// drawn on a canvas, read back with getImageData and decoded with
+// epermit.decodeImage at one frame's effort. It checks, frame by frame,
+// that the browser gives the answer the native decoder gives on the same
+// pixels (the effort counts work, not time), and logs per kind the success
+// and the time per frame. Then it runs scan.js's Camera on Chromium's fake
+// camera and logs the frame rate it reaches.
+//
+// By default it takes one frame of each kind and set; SCANBENCH_BROWSER=all
+// takes every frame and prints the table docs/scanning.md shows
+// (scripts/bench-scan.sh does that).
+
+// page is the test page: it loads the module and scan.js and offers
+// runFrame(i), which fetches frame i as raw RGBA and decodes it as a camera
+// frame, and startCamera() / cameraStats() for scan.js's Camera.
+const page = `<!doctype html>
+<meta charset="utf-8">
+<title>scan bench</title>
+<script src="/app/epermit.js"></script>
+<video id="video" playsinline muted hidden></video>
+<script type="module">
+import { Camera, decodeFrame, scanPath } from "/app/scan.js";
+const epermit = await window.epermitReady;
+const src = document.createElement("canvas");
+window.runFrame = async (i) => {
+  const resp = await fetch("/bench/raw/" + i);
+  const w = +resp.headers.get("X-Width"), h = +resp.headers.get("X-Height");
+  const data = new Uint8ClampedArray(await resp.arrayBuffer());
+  src.width = w; src.height = h;
+  src.getContext("2d").putImageData(new ImageData(data, w, h), 0, 0);
+  const t0 = performance.now();
+  const r = await decodeFrame(epermit, src, w, h);
+  const t1 = performance.now();
+  epermit.decodeImage(data, w, h, 1);
+  const t2 = performance.now();
+  return { ok: !!r.ok, text: r.text || "", code: r.code || "", ms: t1 - t0, decodeMs: t2 - t1 };
+};
+let camera = null;
+window.texts = [];
+window.startCamera = async () => {
+  camera = new Camera(epermit, document.getElementById("video"), (t) => window.texts.push(t));
+  await camera.start();
+  return true;
+};
+window.resetCamera = () => { camera.resetStats(); return true; };
+window.cameraStats = () => camera.stats();
+window.scanPath = scanPath;
+window.ready = true;
+</script>`
+
+// frame is one test frame, decoded to pixels by Go.
+type frame struct {
+	entry
+	rgba *image.NRGBA
+}
+
+func loadFrames(t *testing.T, all bool) []frame {
+	t.Helper()
+	var out []frame
+	seen := map[string]bool{}
+	for _, dir := range []string{"../../testdata/corpus", "../../testdata/photos"} {
+		es, err := readCorpus(dir, "../../testdata")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			// Camera frames only: the corpus's crops are not frames. The
+			// quick run leaves the held-out set alone.
+			if e.set == "corpus" && !strings.HasPrefix(e.kind, "frame") || !all && e.set == "heldout" {
+				continue
+			}
+			if !all && seen[e.set+"/"+e.kind] {
+				continue
+			}
+			seen[e.set+"/"+e.kind] = true
+			data, err := os.ReadFile(e.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rgba := image.NewNRGBA(img.Bounds())
+			draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+			out = append(out, frame{entry: e, rgba: rgba})
+		}
+	}
+	return out
+}
+
+// chromium returns the browser's path, or skips (fails when
+// EPERMIT_BROWSER_TESTS=require, as in CI).
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil && os.Getenv("EPERMIT_BROWSER_TESTS") == "require" {
+		t.Fatal("no chromium: apt-get install chromium")
+	} else if err != nil {
+		t.Skip("no chromium installed (apt-get install chromium)")
+	}
+	return path
+}
+
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("headless Chromium")
+	}
+	exe := chromium(t)
+	apps, err := web.New(web.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !apps.Built() {
+		if os.Getenv("EPERMIT_BROWSER_TESTS") == "require" {
+			t.Fatal("the WebAssembly module is not built (make wasm)")
+		}
+		t.Skip("the WebAssembly module is not built (make wasm)")
+	}
+	all := os.Getenv("SCANBENCH_BROWSER") == "all"
+	frames := loadFrames(t, all)
+
+	mux := http.NewServeMux()
+	mux.Handle("/app/", apps)
+	mux.HandleFunc("/bench/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	})
+	mux.HandleFunc("/bench/raw/", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/bench/raw/"))
+		if err != nil || i < 0 || i >= len(frames) {
+			http.NotFound(w, r)
+			return
+		}
+		f := frames[i].rgba
+		w.Header().Set("X-Width", strconv.Itoa(f.Rect.Dx()))
+		w.Header().Set("X-Height", strconv.Itoa(f.Rect.Dy()))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(f.Pix)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// The fake camera plays tune photos, 1280x720, as MJPEG.
+	camera := filepath.Join(t.TempDir(), "camera.mjpeg")
+	var mj bytes.Buffer
+	for _, f := range frames {
+		if f.set == "tune" && f.rgba.Rect.Dx() == 1280 {
+			if err := jpeg.Encode(&mj, f.rgba, &jpeg.Options{Quality: 90}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(camera, mj.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-video-capture", camera))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// Start the browser and its tab under ctx itself: a tab opened by an
+	// action with a deadline closes when the deadline is cancelled.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run := func(what string, timeout time.Duration, a ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		if err := chromedp.Do(c, a...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	run("open the page", 60*time.Second, chromedp.Navigate(srv.URL+"/bench/"))
+	c, cancelPoll := context.WithTimeout(ctx, 60*time.Second)
+	_, err = chromedp.Run(c, chromedp.Poll[bool](`window.ready === true`, chromedp.WithPollingTimeout(55*time.Second)))
+	cancelPoll()
+	if err != nil {
+		t.Fatalf("the page did not load the module: %v", err)
+	}
+	path := evalJS[string](t, ctx, `window.scanPath()`)
+	t.Logf("scan path in headless Chromium on Linux: %s (it has no BarcodeDetector)", path)
+
+	// A first frame warms the module up (compilation, first allocations).
+	evalJS[result](t, ctx, `window.runFrame(0)`)
+
+	type row struct {
+		set, kind   string
+		n, okB, okN int
+		ms, native  []float64
+	}
+	rows := map[string]*row{}
+	var order []string
+	browserPID := chromedp.FromContext(ctx).Browser.Process().Pid
+	cpuB0 := treeCPU(browserPID)
+	var nativeCPU time.Duration
+	for i, f := range frames {
+		r := evalJS[result](t, ctx, fmt.Sprintf(`window.runFrame(%d)`, i))
+		t0, c0 := time.Now(), processCPU()
+		native, err := qr.DecodeEffort(f.rgba, qr.FrameEffort)
+		nativeMS := float64(time.Since(t0)) / 1e6
+		nativeCPU += processCPU() - c0
+		nativeOK := err == nil && bytes.Equal(native, f.want)
+		browserOK := r.OK && r.Text == string(f.want)
+		// Same pixels, same effort: the same answer.
+		if r.OK != (err == nil) || (r.OK && r.Text != string(native)) {
+			t.Errorf("%s: browser ok=%v (%s), native %v", f.file, r.OK, r.Code, err)
+		}
+		k := f.set + "/" + f.kind
+		if rows[k] == nil {
+			rows[k] = &row{set: f.set, kind: f.kind}
+			order = append(order, k)
+		}
+		rw := rows[k]
+		rw.n++
+		if browserOK {
+			rw.okB++
+		}
+		if nativeOK {
+			rw.okN++
+		}
+		rw.ms = append(rw.ms, r.MS)
+		t.Logf("%s: %.0f ms, decodeImage alone %.0f ms", f.file, r.MS, r.DecodeMS)
+		rw.native = append(rw.native, nativeMS)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n%d frames at one frame's effort (qr.FrameEffort), headless Chromium %s\n\n", len(frames), chromiumVersion(exe))
+	sb.WriteString("| set | kind | frames | browser | native | browser ms/frame (median) | frames/s | native ms/frame |\n")
+	sb.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	// Processor time per frame: the browser's (all its processes: the
+	// page's renderer does the work) and the native decoder's. Unlike the
+	// wall clock it does not grow when other processes load the machine.
+	cpuB := treeCPU(browserPID) - cpuB0
+	var allMS []float64
+	for _, k := range order {
+		rw := rows[k]
+		m := median(rw.ms)
+		allMS = append(allMS, rw.ms...)
+		fmt.Fprintf(&sb, "| %s | %s | %d | %d | %d | %.0f | %.1f | %.0f |\n", rw.set, rw.kind, rw.n, rw.okB, rw.okN, m, 1000/m, median(rw.native))
+	}
+	m := median(allMS)
+	fmt.Fprintf(&sb, "| **all** | | %d | | | %.0f | %.1f | |\n", len(allMS), m, 1000/m)
+	perB := float64(cpuB) / 1e6 / float64(len(frames))
+	perN := float64(nativeCPU) / 1e6 / float64(len(frames))
+	fmt.Fprintf(&sb, "\nprocessor time per frame (mean, load-independent): browser %.0f ms (%.1f frames/s on one free core), native %.0f ms; browser/native %.1fx; load average %s\n",
+		perB, 1000/perB, perN, perB/perN, loadAvg())
+	t.Log(sb.String())
+
+	// The camera loop itself, on the fake camera.
+	evalJS[bool](t, ctx, `window.startCamera()`)
+	time.Sleep(2 * time.Second) // the first frames compile and allocate
+	evalJS[bool](t, ctx, `window.resetCamera()`)
+	camCPU0 := treeCPU(browserPID)
+	time.Sleep(8 * time.Second)
+	camCPU := treeCPU(browserPID) - camCPU0
+	st := evalJS[cameraStats](t, ctx, `window.cameraStats()`)
+	texts := evalJS[[]string](t, ctx, `window.texts`)
+	t.Logf("camera loop (scan.js Camera, fake camera playing %d tune photos): path %s, %dx%d, %d frames in 8 s: %.1f frames/s, %.0f ms per frame decoding (wall); browser processor time %.0f ms per frame; %d codes read; load average %s",
+		bytes.Count(mj.Bytes(), []byte{0xff, 0xd8, 0xff}), st.Path, st.Width, st.Height, st.Frames, st.FPS, st.MSPerFrame,
+		float64(camCPU)/1e6/float64(max(st.Frames, 1)), len(texts), loadAvg())
+	if st.Frames == 0 {
+		t.Error("the camera loop decoded no frame")
+	}
+}
+
+// result is what runFrame returns.
+type result struct {
+	OK   bool    `json:"ok"`
+	Text string  `json:"text"`
+	Code string  `json:"code"`
+	MS   float64 `json:"ms"`
+	// DecodeMS is epermit.decodeImage alone on the same pixels, without
+	// the canvas.
+	DecodeMS float64 `json:"decodeMs"`
+}
+
+// cameraStats is what scan.js's Camera.stats returns.
+type cameraStats struct {
+	Path       string  `json:"path"`
+	Frames     int     `json:"frames"`
+	FPS        float64 `json:"fps"`
+	MSPerFrame float64 `json:"msPerFrame"`
+	Width      int     `json:"width"`
+	Height     int     `json:"height"`
+}
+
+// evalJS evaluates a JavaScript expression, awaiting a promise.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// treeCPU is the processor time (user and system) used so far by process
+// pid and all its descendants, from /proc.
+func treeCPU(pid int) time.Duration {
+	children := map[int][]int{}
+	ticks := map[int]int64{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		children[ppid] = append(children[ppid], p)
+		ticks[p] = ut + st
+	}
+	var total int64
+	stack := []int{pid}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		total += ticks[p]
+		stack = append(stack, children[p]...)
+	}
+	return time.Duration(total) * time.Second / 100 // USER_HZ
+}
+
+// processCPU is this process's processor time, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func chromiumVersion(exe string) string {
+	out, err := exec.Command(exe, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
