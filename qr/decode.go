@@ -81,7 +81,7 @@ const (
 	// is a fraction of a second away: the passes that read most codes in
 	// camera photos (see docs/scanning.md). A 1280x720 frame costs about
 	// 20 ms natively and 100 ms in a browser's WebAssembly at this effort.
-	FrameEffort Effort = 6_000_000
+	FrameEffort Effort = 16_000_000
 	// PhotoEffort suits a photo or a file decoded once: every pass,
 	// including rescaled and smoothed copies and gozxing's own detector,
 	// for a 1280x720 image.
@@ -165,33 +165,37 @@ const (
 	numScans
 )
 
-// attempts in order; see DecodeEffort. Their order was set on the tune
-// set of qr/testdata/photos and the older corpus, never on the held-out
-// set.
+// attempts in order; see DecodeEffort. The order was set by how many
+// images each pass reads alone and at what cost, on the tune set of
+// qr/testdata/photos (and more photos from its seed stream) and on the
+// older corpus, never on the held-out set: the grid reader on a half-size
+// copy (cheap, and enough for codes of 4 pixels a module or more), at full
+// size, and sharpened (defocus, motion blur); gozxing's detector at 2/3
+// size and full size; then the rest, for photos.
 var attempts = []attempt{
 	{grid: true, image: scanFull, detect: scanHalf},
 	{grid: true, image: scanFull, detect: scanFull},
-	{grid: true, image: scanSharp, detect: scanHalfSharp},
-	{image: scanFull},
 	{grid: true, image: scanSharp, detect: scanSharp},
+	{image: scan2of3},
+	{image: scanFull},
 	{grid: true, image: scanInverse, detect: scanHalfInverse},
-	{image: scan3of4},
-	{image: scan3of2},
+	{grid: true, image: scanBlur, detect: scanBlur},
+	{image: scan5of4},
 	{image: scanFull, global: true},
-	{image: scanFull, pure: true},
+	{image: scan3of4, global: true},
+	{image: scanHalf},
+	{image: scan3of4},
+	{grid: true, image: scanSharp, detect: scanHalfSharp},
+	{image: scan3of2},
+	{image: scanBlur},
 	{grid: true, image: scanInverse, detect: scanInverse},
 	{image: scanFull, inverse: true},
-	{image: scanFull, inverse: true, pure: true},
-	{image: scanHalf},
-	{image: scan2of3},
-	{image: scan5of4},
-	{image: scanBlur},
-	{grid: true, image: scanBlur, detect: scanBlur},
+	{image: scan3of2, global: true},
 	{image: scanDouble},
 	{image: scan3of4, inverse: true},
 	{image: scan3of2, inverse: true},
-	{image: scan3of4, global: true},
-	{image: scan3of2, global: true},
+	{image: scanFull, pure: true},
+	{image: scanFull, inverse: true, pure: true},
 	{image: scanOriginal},
 }
 
@@ -212,13 +216,28 @@ type scanner struct {
 	skipped [numScans]bool
 }
 
-// scanCost is the work of making scan i, in units per pixel of the
-// working image.
+// Work units are calibrated on WebAssembly, where a unit takes about 4 ns
+// on the test machine (BenchmarkFrameEffort and BenchmarkComponents
+// measure it), natively about half that. scanCost is the work of making
+// scan i, per pixel of the working image.
 var scanCost = [numScans]float64{
-	scan3of4: 1, scan3of2: 2.5, scanHalf: 0.5, scan2of3: 1, scan5of4: 2,
-	scanBlur: 1.5, scanDouble: 4, scanSharp: 2, scanHalfSharp: 0.5, scanInverse: 0.5,
-	scanHalfInverse: 0.5,
+	scan3of4: 0.85, scan3of2: 3.4, scanHalf: 0.6, scan2of3: 0.7, scan5of4: 2.3,
+	scanBlur: 3, scanDouble: 4, scanSharp: 3.5, scanHalfSharp: 0.6, scanInverse: 0.6,
+	scanHalfInverse: 0.6,
 }
+
+// Work of the steps of a pass.
+const (
+	grayCost         = 1       // per pixel of the image, converting it to grey
+	gridPixelCost    = 3       // per pixel searched for finder patterns (binarising, run scanning)
+	gozxingPixelCost = 3.5     // per pixel of a gozxing pass
+	gridReadCost     = 400_000 // reading the grids one grid pass finds, an estimate before it runs
+	quadPixelCost    = 2       // per pixel of the box around a finder, per threshold tried
+	sampleCost       = 5       // one grey level interpolated at a point
+	moduleCost       = 25      // one module's level (five points)
+	thresholdCost    = 4       // per module, turning levels into bits
+	decodeCost       = 250_000 // one gozxing decode of a bit matrix
+)
 
 func (s *scanner) scan(i int, w *work) *grayImage {
 	if s.scans[i] != nil || s.skipped[i] {
@@ -276,6 +295,16 @@ func (s *scanner) scan(i int, w *work) *grayImage {
 	return out
 }
 
+// samplers are the images a grid attempt reads modules from: a sharpened
+// or smoothed copy locates the code, and the modules are read from it and
+// from the image itself.
+func (s *scanner) samplers(a attempt, g *grayImage) []*grayImage {
+	if a.image == scanSharp || a.image == scanBlur {
+		return []*grayImage{g, s.work}
+	}
+	return []*grayImage{g}
+}
+
 // cost estimates the work of attempt a on the scans, before it runs:
 // binarising and searching the image for a grid attempt, and about three
 // such steps for gozxing's (its binarizer and its detector are slower per
@@ -310,14 +339,6 @@ func (s *scanner) cost(a attempt) int64 {
 	return int64(c)
 }
 
-// Work of the passes, in units per pixel searched, and of reading the
-// grids a grid pass finds.
-const (
-	gridPixelCost    = 3
-	gozxingPixelCost = 6
-	gridReadCost     = 300_000
-)
-
 // passTrace records the passes of one search, for tests.
 type passTrace struct {
 	passes []attempt
@@ -347,7 +368,7 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 		tried   int
 		skipped int // attempts left out for lack of effort
 	)
-	w.add(s.full.w * s.full.h)
+	w.add(grayCost * s.full.w * s.full.h)
 	for _, a := range attempts {
 		if tried > 0 && w.spent+s.cost(a) > int64(e) {
 			skipped++
@@ -370,16 +391,10 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 			if det == nil {
 				continue
 			}
-			// A sharpened or smoothed copy locates the code; the
-			// modules are read from it and from the image itself.
-			samplers := []*grayImage{g}
-			if a.image == scanSharp || a.image == scanBlur {
-				samplers = append(samplers, s.work)
-			}
-			d, err = readGrids(det, samplers, &w)
+			d, err = readGrids(det, s.samplers(a, g), &w)
 		} else {
 			d, err = decodeGray(g, a)
-			w.add(gozxingPixelCost * g.w * g.h)
+			w.add(int(gozxingPixelCost * float64(g.w*g.h)))
 		}
 		tried++
 		if tr != nil {

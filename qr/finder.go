@@ -256,8 +256,8 @@ func makeTriple(a, b, c finder) (triple, bool) {
 		}
 	}
 	t := &best
-	lu := math.Hypot(t.tr.x-t.tl.x, t.tr.y-t.tl.y)
-	lv := math.Hypot(t.bl.x-t.tl.x, t.bl.y-t.tl.y)
+	lu := hypot(t.tr.x-t.tl.x, t.tr.y-t.tl.y)
+	lv := hypot(t.bl.x-t.tl.x, t.bl.y-t.tl.y)
 	nu := lu / ((t.tl.module() + t.tr.module()) / 2) // modules between the centres, roughly
 	nv := lv / ((t.tl.module() + t.bl.module()) / 2)
 	// Each side within 0.35 radians (20 degrees) of the finders' edges on
@@ -265,7 +265,7 @@ func makeTriple(a, b, c finder) (triple, bool) {
 	if best.score > 4*0.35+0.5*0.5 || nu < 10 || nv < 10 || nu > 250 || nv > 250 || lu > 4*lv || lv > 4*lu {
 		return triple{}, false
 	}
-	t.score += 0.3*math.Abs(math.Log(nu/nv)) + 0.2*math.Log(hi/lo)
+	t.score += 0.3*(max(nu, nv)/min(nu, nv)-1) + 0.2*(hi/lo-1)
 	return best, true
 }
 

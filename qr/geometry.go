@@ -44,8 +44,8 @@ func fitHomography(ms []match) (homography, bool) {
 	mx, my, ix, iy = mx/sw, my/sw, ix/sw, iy/sw
 	var ms2, is2 float64
 	for _, m := range ms {
-		ms2 += m.w * math.Hypot(m.mx-mx, m.my-my)
-		is2 += m.w * math.Hypot(m.ix-ix, m.iy-iy)
+		ms2 += m.w * hypot(m.mx-mx, m.my-my)
+		is2 += m.w * hypot(m.ix-ix, m.iy-iy)
 	}
 	if ms2 == 0 || is2 == 0 {
 		return homography{}, false
@@ -148,47 +148,67 @@ func (h *homography) residual(ms []match) float64 {
 	return math.Sqrt(s / sw)
 }
 
+// hypot is the length of (x, y). math.Hypot and math.Log have assembly
+// versions on some processors that can differ in the last bit from the
+// portable code WebAssembly runs; the decoder uses only operations that
+// give the same bits everywhere (math.Sqrt is exact, trigonometry is
+// portable Go), so that a frame decodes the same in a browser.
+func hypot(x, y float64) float64 { return math.Sqrt(x*x + y*y) }
+
 // line is a straight line a*x + b*y = c with a^2 + b^2 = 1.
 type line struct{ a, b, c float64 }
 
-// fitLine fits a line to the points by total least squares and drops the
-// worst point while it lies further than maxDist, keeping at least three.
+// fitLine fits a line to the points by total least squares, then fits it
+// again without the points further than maxDist from the first fit (when
+// at least three remain).
 func fitLine(xs, ys []float64, maxDist float64) (line, bool) {
-	for len(xs) >= 3 {
-		var mx, my float64
-		for i := range xs {
+	if len(xs) < 3 {
+		return line{}, false
+	}
+	l := tls(xs, ys, nil)
+	var keep []bool
+	n := 0
+	for i := range xs {
+		ok := math.Abs(l.a*xs[i]+l.b*ys[i]-l.c) <= maxDist
+		keep = append(keep, ok)
+		if ok {
+			n++
+		}
+	}
+	if n == len(xs) {
+		return l, true
+	}
+	if n < 3 {
+		return l, false
+	}
+	return tls(xs, ys, keep), true
+}
+
+// tls is the total-least-squares line through the points kept (all when
+// keep is nil).
+func tls(xs, ys []float64, keep []bool) line {
+	var mx, my, n float64
+	for i := range xs {
+		if keep == nil || keep[i] {
 			mx += xs[i]
 			my += ys[i]
+			n++
 		}
-		n := float64(len(xs))
-		mx, my = mx/n, my/n
-		var sxx, sxy, syy float64
-		for i := range xs {
+	}
+	mx, my = mx/n, my/n
+	var sxx, sxy, syy float64
+	for i := range xs {
+		if keep == nil || keep[i] {
 			dx, dy := xs[i]-mx, ys[i]-my
 			sxx += dx * dx
 			sxy += dx * dy
 			syy += dy * dy
 		}
-		// The normal is the eigenvector of the smaller eigenvalue.
-		theta := 0.5 * math.Atan2(2*sxy, sxx-syy) // direction of the line
-		a, b := -math.Sin(theta), math.Cos(theta)
-		l := line{a, b, a*mx + b*my}
-		worst, wd := -1, maxDist
-		for i := range xs {
-			if d := math.Abs(a*xs[i] + b*ys[i] - l.c); d > wd {
-				worst, wd = i, d
-			}
-		}
-		if worst < 0 {
-			return l, true
-		}
-		if len(xs) == 3 {
-			return l, false
-		}
-		xs = append(xs[:worst:worst], xs[worst+1:]...)
-		ys = append(ys[:worst:worst], ys[worst+1:]...)
 	}
-	return line{}, false
+	// The normal is the eigenvector of the smaller eigenvalue.
+	theta := 0.5 * math.Atan2(2*sxy, sxx-syy) // direction of the line
+	a, b := -math.Sin(theta), math.Cos(theta)
+	return line{a, b, a*mx + b*my}
 }
 
 func intersect(p, q line) (float64, float64, bool) {

@@ -78,7 +78,7 @@ func finderQuad(g *grayImage, f *finder, w *work) (quad, bool) {
 	}
 	b := &quadBox{g: g, f: f, x0: x0, y0: y0, bw: bw, mask: make([]byte, bw*bw)}
 	for _, frac := range [3]float64{0.5, 0.7, 0.3} {
-		w.add(3 * bw * bw)
+		w.add(quadPixelCost * bw * bw)
 		if q, ok := b.quadAt(byte(dark + frac*(light-dark))); ok {
 			return q, true
 		}
@@ -278,7 +278,7 @@ func (b *quadBox) quadOf() (quad, bool) {
 	var q quad
 	for i := range 4 {
 		x, y, ok := intersect(lines[(i+3)%4], lines[i])
-		if !ok || math.Hypot(x-f.x, y-f.y) > 7*m {
+		if !ok || hypot(x-f.x, y-f.y) > 7*m {
 			return quad{}, false
 		}
 		q[i] = [2]float64{x, y}
@@ -286,7 +286,7 @@ func (b *quadBox) quadOf() (quad, bool) {
 	// Sides of about seven modules.
 	per := 0.0
 	for i := range 4 {
-		per += math.Hypot(q[(i+1)%4][0]-q[i][0], q[(i+1)%4][1]-q[i][1])
+		per += hypot(q[(i+1)%4][0]-q[i][0], q[(i+1)%4][1]-q[i][1])
 	}
 	if per < 4*7*0.6*mmin || per > 4*7*1.6*m {
 		return quad{}, false
@@ -329,7 +329,7 @@ func (q *quad) misalign(x0, y0, x1, y1 float64) float64 {
 func (q quad) label(pos int, cx, cy float64) quad {
 	far, fd := 0, -1.0
 	for i, c := range q {
-		if d := math.Hypot(c[0]-cx, c[1]-cy); d > fd {
+		if d := hypot(c[0]-cx, c[1]-cy); d > fd {
 			far, fd = i, d
 		}
 	}
@@ -359,17 +359,17 @@ type codeGrid struct {
 // and the alignment patterns. It returns a few grids to try, the most
 // likely first (different dimensions when the version cannot be read).
 func locate(g *grayImage, t *triple, w *work) []*codeGrid {
-	lu := math.Hypot(t.tr.x-t.tl.x, t.tr.y-t.tl.y)
-	lv := math.Hypot(t.bl.x-t.tl.x, t.bl.y-t.tl.y)
+	lu := hypot(t.tr.x-t.tl.x, t.tr.y-t.tl.y)
+	lv := hypot(t.bl.x-t.tl.x, t.bl.y-t.tl.y)
 	// The code's centre, roughly: halfway between top-right and
 	// bottom-left.
 	cx, cy := (t.tr.x+t.bl.x)/2, (t.tr.y+t.bl.y)/2
 	qs := [3]quad{t.tl.q.label(0, cx, cy), t.tr.q.label(1, cx, cy), t.bl.q.label(2, cx, cy)}
 	sideU := func(q quad) float64 {
-		return (math.Hypot(q[1][0]-q[0][0], q[1][1]-q[0][1]) + math.Hypot(q[2][0]-q[3][0], q[2][1]-q[3][1])) / 14
+		return (hypot(q[1][0]-q[0][0], q[1][1]-q[0][1]) + hypot(q[2][0]-q[3][0], q[2][1]-q[3][1])) / 14
 	}
 	sideV := func(q quad) float64 {
-		return (math.Hypot(q[3][0]-q[0][0], q[3][1]-q[0][1]) + math.Hypot(q[2][0]-q[1][0], q[2][1]-q[1][1])) / 14
+		return (hypot(q[3][0]-q[0][0], q[3][1]-q[0][1]) + hypot(q[2][0]-q[1][0], q[2][1]-q[1][1])) / 14
 	}
 	mu := (sideU(qs[0]) + sideU(qs[1])) / 2
 	mv := (sideV(qs[0]) + sideV(qs[2])) / 2
@@ -485,7 +485,7 @@ func (gr *codeGrid) readVersion(g *grayImage, w *work) int {
 		}
 		return 0
 	}
-	w.add(2 * 18 * 5)
+	w.add(2 * 18 * moduleCost)
 	bits := 0
 	for y := 5; y >= 0; y-- {
 		for x := d - 9; x >= d-11; x-- {
@@ -603,7 +603,8 @@ func (gr *codeGrid) refine(g *grayImage, w *work) {
 			local := make([]match, len(gr.matches))
 			for i, m := range gr.matches {
 				dx, dy := (m.mx-mx)/spacing, (m.my-my)/spacing
-				m.w *= math.Exp(-(dx*dx + dy*dy) / 2)
+				r2 := 1 + (dx*dx+dy*dy)/2
+				m.w /= r2 * r2 * r2
 				local[i] = m
 			}
 			h, ok := fitHomography(local)
@@ -619,51 +620,64 @@ func (gr *codeGrid) refine(g *grayImage, w *work) {
 // findAlignment searches around where the grid puts the alignment pattern
 // centred on module (ax, ay) for the offset, up to 1.5 modules, where the
 // grey levels best correlate with the pattern, and returns its image
-// position if the match is convincing.
+// position if the match is convincing. Over five modules the map is
+// nearly affine: its derivative at the predicted centre places the
+// samples, a coarse search at half a module finds the peak and a fine one
+// at an eighth refines it.
 func (gr *codeGrid) findAlignment(g *grayImage, ax, ay int, w *work) (float64, float64, bool) {
 	cx, cy := float64(ax)+0.5, float64(ay)+0.5
-	best, bx, by := 0.6, 0.0, 0.0
-	ok := false
-	var vals [25]float64
-	for oy := -1.5; oy <= 1.5; oy += 0.25 {
-		for ox := -1.5; ox <= 1.5; ox += 0.25 {
-			var mean float64
-			for j := range 5 {
-				for i := range 5 {
-					x, y := gr.h.apply(cx+ox+float64(i-2), cy+oy+float64(j-2))
-					vals[j*5+i] = g.sampleGray(x, y)
-					mean += vals[j*5+i]
-				}
+	px, py := gr.h.apply(cx, cy)
+	ux, uy := gr.h.apply(cx+1, cy)
+	vx, vy := gr.h.apply(cx, cy+1)
+	ux, uy, vx, vy = ux-px, uy-py, vx-px, vy-py
+	score := func(ox, oy float64) float64 {
+		var vals [25]float64
+		var mean float64
+		for j := range 5 {
+			for i := range 5 {
+				mx, my := ox+float64(i-2), oy+float64(j-2)
+				v := g.sampleGray(px+mx*ux+my*vx, py+mx*uy+my*vy)
+				vals[j*5+i] = v
+				mean += v
 			}
-			mean /= 25
-			// Correlation with the pattern (dark = low grey, so the
-			// pattern counts negatively).
-			var sxy, sxx float64
-			const tm, tvar = 17.0 / 25, 17.0 / 25 * (1 - 17.0/25) * 25
-			for j := range 5 {
-				for i := range 5 {
-					d := vals[j*5+i] - mean
-					sxy += d * (alignment[j][i] - tm)
-					sxx += d * d
-				}
-			}
-			if sxx == 0 {
-				continue
-			}
-			r := -sxy / math.Sqrt(sxx*tvar)
-			// Prefer the predicted place a little over far ones.
-			r -= 0.03 * math.Hypot(ox, oy)
-			if r > best {
-				best, bx, by, ok = r, ox, oy, true
+		}
+		mean /= 25
+		// Correlation with the pattern (dark is low grey, so the pattern
+		// counts negatively).
+		var sxy, sxx float64
+		const tm, tvar = 17.0 / 25, 17.0 / 25 * (1 - 17.0/25) * 25
+		for k, v := range vals {
+			d := v - mean
+			sxy += d * (alignment[k/5][k%5] - tm)
+			sxx += d * d
+		}
+		if sxx == 0 {
+			return -1
+		}
+		// Prefer the predicted place a little over far ones.
+		return -sxy/math.Sqrt(sxx*tvar) - 0.03*hypot(ox, oy)
+	}
+	best, bx, by := -2.0, 0.0, 0.0
+	for oy := -1.5; oy <= 1.5; oy += 0.5 {
+		for ox := -1.5; ox <= 1.5; ox += 0.5 {
+			if r := score(ox, oy); r > best {
+				best, bx, by = r, ox, oy
 			}
 		}
 	}
-	w.add(13 * 13 * 25)
-	if !ok {
+	cxo, cyo := bx, by
+	for oy := -0.375; oy <= 0.375; oy += 0.125 {
+		for ox := -0.375; ox <= 0.375; ox += 0.125 {
+			if r := score(cxo+ox, cyo+oy); r > best {
+				best, bx, by = r, cxo+ox, cyo+oy
+			}
+		}
+	}
+	w.add((49 + 49) * 25 * sampleCost)
+	if best < 0.6 {
 		return 0, 0, false
 	}
-	x, y := gr.h.apply(cx+bx, cy+by)
-	return x, y, true
+	return px + bx*ux + by*vx, py + bx*uy + by*vy, true
 }
 
 // sample returns the grey level of every module, row by row.
@@ -675,7 +689,7 @@ func (gr *codeGrid) sample(g *grayImage, w *work) []float64 {
 			out[y*d+x] = gr.moduleValue(g, x, y)
 		}
 	}
-	w.add(5 * d * d)
+	w.add(moduleCost * d * d)
 	return out
 }
 

@@ -81,8 +81,8 @@ func (gr *codeGrid) read(samplers []*grayImage, w *work) (*decoded, error) {
 				src = deblur(vals, d, v.deblur)
 			}
 			bits := thresholdLocal(src, d, v.radius)
-			w.add(4*d*d + decodeCost)
-			res, err := decodeBits(bits, d)
+			w.add(thresholdCost * d * d)
+			res, err := decodeBits(bits, d, w)
 			if err != nil {
 				lastErr = err
 				continue
@@ -92,9 +92,6 @@ func (gr *codeGrid) read(samplers []*grayImage, w *work) (*decoded, error) {
 	}
 	return nil, lastErr
 }
-
-// decodeCost is the work of one gozxing decode of a bit matrix.
-const decodeCost = 20_000
 
 // bitVariants are the ways module levels become bits, in order: a local
 // threshold over 9x9 modules, over 17x17 (a larger window rides over
@@ -110,12 +107,16 @@ var bitVariants = []struct {
 // decodeBits decodes a sampled bit matrix with gozxing, in both
 // orientations (gozxing also tries the mirror image), and reads its
 // segments exactly.
-func decodeBits(bits []bool, d int) (out *decoded, err error) {
+func decodeBits(bits []bool, d int, w *work) (out *decoded, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, fmt.Errorf("qr: gozxing failure: %v", r)
 		}
 	}()
+	if !formatReadable(bits, d) {
+		return nil, gozxing.NewFormatException("no format information")
+	}
+	w.add(decodeCost)
 	m := bitMatrix(bits, d)
 	if m == nil {
 		return nil, gozxing.NewNotFoundException("dimension %d", d)
@@ -125,6 +126,43 @@ func decodeBits(bits []bool, d int) (out *decoded, err error) {
 		return nil, err
 	}
 	return readSegments(res.GetRawBytes(), res.GetECLevel(), res.GetByteSegments())
+}
+
+// formatReadable reports whether either copy of the format information
+// (15 bits next to the finders) decodes, read straight or mirrored: when
+// neither does, gozxing would fail too, only later.
+func formatReadable(bits []bool, d int) bool {
+	for _, mirror := range []bool{false, true} {
+		get := func(x, y int) uint {
+			if mirror {
+				x, y = y, x
+			}
+			if bits[y*d+x] {
+				return 1
+			}
+			return 0
+		}
+		var f1, f2 uint
+		for i := range 6 {
+			f1 = f1<<1 | get(i, 8)
+		}
+		f1 = f1<<1 | get(7, 8)
+		f1 = f1<<1 | get(8, 8)
+		f1 = f1<<1 | get(8, 7)
+		for j := 5; j >= 0; j-- {
+			f1 = f1<<1 | get(8, j)
+		}
+		for j := d - 1; j >= d-7; j-- {
+			f2 = f2<<1 | get(8, j)
+		}
+		for i := d - 8; i < d; i++ {
+			f2 = f2<<1 | get(i, 8)
+		}
+		if gzdecoder.FormatInformation_DecodeFormatInformation(f1, f2) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // secondCode looks for another code among the finder candidates that lie

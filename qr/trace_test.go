@@ -3,6 +3,7 @@ package qr
 import (
 	"bufio"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,35 +21,13 @@ func TestTrace(t *testing.T) {
 		t.Skip("QR_TRACE not set")
 	}
 	for _, dir := range strings.Split(dirs, ",") {
-		f, err := os.Open(filepath.Join(dir, "manifest.tsv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.HasPrefix(line, "#") || line == "" {
-				continue
-			}
-			file := strings.Split(line, "\t")[0]
-			if only := os.Getenv("QR_TRACE_ONLY"); only != "" && !strings.Contains(file, only) {
-				continue
-			}
-			data, err := os.ReadFile(filepath.Join(dir, file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t0 := time.Now()
-			img, err := decodeImage(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachImage(t, dir, func(file string, img image.Image, t0 time.Time) {
 			var tr passTrace
 			effort := PhotoEffort
 			if os.Getenv("QR_TRACE_FRAME") != "" {
 				effort = FrameEffort
 			}
-			_, err = decodeEffort(img, effort, &tr)
+			_, err := decodeEffort(img, effort, &tr)
 			var passes []string
 			for i, a := range tr.passes {
 				r := "-"
@@ -62,8 +41,39 @@ func TestTrace(t *testing.T) {
 				spent = tr.spent[n-1]
 			}
 			fmt.Printf("%-28s %-5v %6.1f ms %5.1fM  %s\n", file, err == nil, float64(time.Since(t0))/1e6, float64(spent)/1e6, strings.Join(passes, " "))
+		})
+	}
+}
+
+// eachImage calls f with every image of the manifest in dir (those whose
+// name contains QR_TRACE_ONLY, when set) and the time before decoding it.
+func eachImage(t *testing.T, dir string, f func(file string, img image.Image, t0 time.Time)) {
+	t.Helper()
+	mf, err := os.Open(filepath.Join(dir, "manifest.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mf.Close()
+	sc := bufio.NewScanner(mf)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
 		}
-		f.Close()
+		file := strings.Split(line, "\t")[0]
+		if only := os.Getenv("QR_TRACE_ONLY"); only != "" && !strings.Contains(file, only) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now()
+		img, err := decodeImage(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(file, img, t0)
 	}
 }
 
@@ -136,11 +146,52 @@ func TestDebugGrid(t *testing.T) {
 						if v.deblur > 0 {
 							src = deblur(vals, gr.dim, v.deblur)
 						}
-						_, err := decodeBits(thresholdLocal(src, gr.dim, v.radius), gr.dim)
+						_, err := decodeBits(thresholdLocal(src, gr.dim, v.radius), gr.dim, &w)
 						fmt.Printf("     r=%d deblur=%.1f: %v\n", v.radius, v.deblur, err)
 					}
 				}
 			}
 		}
 	}
+}
+
+// TestPassTable runs every pass alone on each image of QR_PASSES (a
+// directory with a manifest.tsv) and prints which succeed and what each
+// costs, for choosing the order of the passes. Skipped unless set.
+func TestPassTable(t *testing.T) {
+	dir := os.Getenv("QR_PASSES")
+	if dir == "" {
+		t.Skip("QR_PASSES not set")
+	}
+	eachImage(t, dir, func(file string, img image.Image, _ time.Time) {
+		full := toGray(img)
+		var cells []string
+		for _, a := range attempts {
+			s := &scanner{full: full, work: full}
+			var w work
+			g := s.scan(a.image, &w)
+			if g == nil {
+				cells = append(cells, "x")
+				continue
+			}
+			var err error
+			if a.grid {
+				det := s.scan(a.detect, &w)
+				if det == nil {
+					cells = append(cells, "x")
+					continue
+				}
+				_, err = readGrids(det, s.samplers(a, g), &w)
+			} else {
+				_, err = decodeGray(g, a)
+				w.add(int(gozxingPixelCost * float64(g.w*g.h)))
+			}
+			r := "-"
+			if err == nil {
+				r = "Y"
+			}
+			cells = append(cells, fmt.Sprintf("%s%.1f", r, float64(w.spent)/1e6))
+		}
+		fmt.Printf("%-26s %s\n", file, strings.Join(cells, " "))
+	})
 }
