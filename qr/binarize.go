@@ -2,6 +2,7 @@ package qr
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -15,16 +16,23 @@ func (b *bitImage) at(x, y int) bool {
 	return x >= 0 && y >= 0 && x < b.w && y < b.h && b.pix[y*b.w+x] != 0
 }
 
-// binarize thresholds g against local means: dark where a pixel is darker
-// than the mean around it by more than bias grey levels plus pct percent
-// of the mean. The image is cut into blocks of about rad*2/5 pixels; each
+// binarize thresholds g against local means in linear light: dark where a
+// pixel is darker than the mean around it by more than about bias grey
+// levels plus pct percent of the mean. Grey levels are gamma-encoded: a
+// blurred edge crosses the encoded midpoint on its dark side, so that
+// thresholding them thins dark features (a finder's one-module ring most
+// of all); in linear light the midpoint is the edge. The image is cut into blocks of about rad*2/5 pixels; each
 // block's mean is the mean of the 5x5 blocks around it, a window about
 // 2*rad wide. A window a few finder patterns wide follows uneven light,
 // glare and a screen's falling brightness that one global threshold
 // cannot; the bias keeps flat areas (a blank page, the quiet zone) light
 // instead of turning their noise into specks. Two passes over the pixels:
 // one to sum the blocks, one to compare.
-func binarize(g *grayImage, rad, bias, pct int) *bitImage {
+func binarize(g *grayImage, rad, bias, pct int, lin bool) *bitImage {
+	lut := &identity
+	if lin {
+		lut = &linear
+	}
 	w, h := g.w, g.h
 	out := &bitImage{w: w, h: h, pix: make([]byte, w*h)}
 	bs := max(4, rad*2/5)
@@ -36,7 +44,7 @@ func binarize(g *grayImage, rad, bias, pct int) *bitImage {
 		for bx := range nx {
 			s := 0
 			for _, v := range row[bx*bs : min((bx+1)*bs, w)] {
-				s += int(v)
+				s += int(lut[v])
 			}
 			bsum[bx] += s
 		}
@@ -64,7 +72,11 @@ func binarize(g *grayImage, rad, bias, pct int) *bitImage {
 				}
 			}
 			t := s/float64(n)*float64(100-pct)/100 - float64(bias)
-			limit[by*nx+bx] = byte(min(max(math.Ceil(t), 0), 255))
+			if lin {
+				limit[by*nx+bx] = encoded(t - 3*float64(bias))
+			} else {
+				limit[by*nx+bx] = byte(min(max(math.Ceil(t), 0), 255))
+			}
 		}
 	}
 	for y := range h {
@@ -81,6 +93,36 @@ func binarize(g *grayImage, rad, bias, pct int) *bitImage {
 		}
 	}
 	return out
+}
+
+// identity is the grey levels as they are.
+var identity = func() (t [256]uint16) {
+	for i := range t {
+		t[i] = uint16(i)
+	}
+	return t
+}()
+
+// linear maps an encoded grey level to linear light (sRGB's curve, which
+// phone cameras approximate), scaled to 0..1020.
+var linear = func() (t [256]uint16) {
+	for i := range t {
+		c := float64(i) / 255
+		if c <= 0.04045 {
+			c /= 12.92
+		} else {
+			c = math.Pow((c+0.055)/1.055, 2.4)
+		}
+		t[i] = uint16(math.Round(c * 1020))
+	}
+	return t
+}()
+
+// encoded is the least grey level whose linear light is at least l: a
+// pixel is darker than l exactly when its level is below encoded(l).
+func encoded(l float64) byte {
+	i, _ := slices.BinarySearchFunc(linear[:], l, func(v uint16, l float64) int { return cmpFloat(float64(v), l) })
+	return byte(min(i, 255))
 }
 
 // invert returns the image with dark and light exchanged.

@@ -145,6 +145,7 @@ type attempt struct {
 	global  bool
 	pure    bool
 	inverse bool
+	linear  bool // grid: binarise in linear light
 }
 
 // Scans of the working image, built when an attempt first needs them.
@@ -170,15 +171,17 @@ const (
 // qr/testdata/photos (and more photos from its seed stream) and on the
 // older corpus, never on the held-out set: the grid reader on a half-size
 // copy (cheap, and enough for codes of 4 pixels a module or more), at full
-// size, and sharpened (defocus, motion blur); gozxing's detector at 2/3
-// size and full size; then the rest, for photos.
+// size binarised on grey levels (small modules) and in linear light (thin
+// dark lines), sharpened (defocus, motion blur), and inverted at half size;
+// gozxing's detector at 2/3 size and full size; then the rest, for photos.
 var attempts = []attempt{
 	{grid: true, image: scanFull, detect: scanHalf},
 	{grid: true, image: scanFull, detect: scanFull},
+	{grid: true, image: scanFull, detect: scanFull, linear: true},
 	{grid: true, image: scanSharp, detect: scanSharp},
+	{grid: true, image: scanInverse, detect: scanHalfInverse},
 	{image: scan2of3},
 	{image: scanFull},
-	{grid: true, image: scanInverse, detect: scanHalfInverse},
 	{grid: true, image: scanBlur, detect: scanBlur},
 	{image: scan5of4},
 	{image: scanFull, global: true},
@@ -326,7 +329,18 @@ func (s *scanner) cost(a attempt) int64 {
 		return f * float64(g.w*g.h)
 	}
 	var c float64
-	for _, i := range []int{a.image, a.detect} {
+	need := map[int]bool{a.image: true}
+	if a.grid {
+		need[a.detect] = true
+	}
+	// A half-size copy of a sharpened or inverted image needs that first.
+	if need[scanHalfSharp] {
+		need[scanSharp] = true
+	}
+	if need[scanHalfInverse] {
+		need[scanInverse] = true
+	}
+	for i := range need {
 		if s.scans[i] == nil && !s.skipped[i] {
 			c += scanCost[i] * float64(s.work.w*s.work.h)
 		}
@@ -391,7 +405,7 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 			if det == nil {
 				continue
 			}
-			d, err = readGrids(det, s.samplers(a, g), &w)
+			d, err = readGrids(det, s.samplers(a, g), a.linear, &w)
 		} else {
 			d, err = decodeGray(g, a)
 			w.add(int(gozxingPixelCost * float64(g.w*g.h)))

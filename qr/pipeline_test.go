@@ -103,7 +103,7 @@ func TestBinarize(t *testing.T) {
 			g.pix[y*g.w+x] = byte(v)
 		}
 	}
-	b := binarize(g, 40, 2, 3)
+	b := binarize(g, 40, 2, 3, false)
 	wrong := 0
 	for y := range g.h {
 		for x := range g.w {
@@ -151,7 +151,7 @@ func TestFinderGeometry(t *testing.T) {
 	q := [4][2]float64{{420, 90}, {760, 230}, {690, 600}, {300, 430}}
 	h := perspective(t, n, q)
 	g := warped(c, h, 1000, 700)
-	cands := withQuads(g, findFinders(binarize(g, 40, 2, 3)), &work{})
+	cands := withQuads(g, findFinders(binarize(g, 40, 2, 3, false)), &work{})
 	ts := triples(cands)
 	if len(ts) == 0 {
 		t.Fatalf("no triple among %d candidates", len(cands))

@@ -18,9 +18,9 @@ const maxTriples = 4
 // plausible triples in that image and reads their modules from each of
 // the samplers. A code read, it checks the other triples that lie outside
 // it for a second code.
-func readGrids(det *grayImage, samplers []*grayImage, w *work) (*decoded, error) {
+func readGrids(det *grayImage, samplers []*grayImage, linear bool, w *work) (*decoded, error) {
 	rad := max(8, min(det.w, det.h)/16)
-	bin := binarize(det, rad, 2, 3)
+	bin := binarize(det, rad, 2, 3, linear)
 	found := findFinders(bin)
 	w.add(gridPixelCost * det.w * det.h)
 	scale := float64(samplers[0].w) / float64(det.w)

@@ -115,7 +115,7 @@ func TestDebugGrid(t *testing.T) {
 	var w work
 	for _, det := range []*grayImage{g.half(), g, g.sharpen(1.5)} {
 		rad := max(8, min(det.w, det.h)/16)
-		bin := binarize(det, rad, 2, 3)
+		bin := binarize(det, rad, 2, 3, false)
 		cands := findFinders(bin)
 		scale := float64(g.w) / float64(det.w)
 		fmt.Printf("detect %dx%d: %d candidates\n", det.w, det.h, len(cands))
@@ -181,7 +181,7 @@ func TestPassTable(t *testing.T) {
 					cells = append(cells, "x")
 					continue
 				}
-				_, err = readGrids(det, s.samplers(a, g), &w)
+				_, err = readGrids(det, s.samplers(a, g), a.linear, &w)
 			} else {
 				_, err = decodeGray(g, a)
 				w.add(int(gozxingPixelCost * float64(g.w*g.h)))
