@@ -131,9 +131,16 @@ type decoded struct {
 func decode(img image.Image) (*decoded, error) { return decodeEffort(img, PhotoEffort, nil) }
 
 // work counts the effort spent on one image.
-type work struct{ spent int64 }
+type work struct {
+	spent int64
+	limit int64 // the effort; 0 for none
+}
 
 func (w *work) add(n int) { w.spent += int64(n) }
+
+// over reports whether the effort is spent: a pass then stops trying
+// further candidates (it always tries its first).
+func (w *work) over() bool { return w.limit > 0 && w.spent >= w.limit }
 
 // attempt is one pass over the image: which copy of it, and either the
 // grid reader (with its binarisation) or gozxing's detector (with its
@@ -377,7 +384,7 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 		s.work = s.work.half()
 	}
 	var (
-		w       work
+		w       = work{limit: max(int64(e), 1)}
 		lastErr error
 		tried   int
 		skipped int // attempts left out for lack of effort

@@ -387,7 +387,7 @@ func locate(g *grayImage, t *triple, w *work) []*codeGrid {
 	var out []*codeGrid
 	seen := map[int]bool{}
 	for _, d := range dims {
-		if len(out) >= 2 {
+		if len(out) >= 2 || len(out) > 0 && w.over() {
 			break
 		}
 		gr := fitFinders(qs, d)
@@ -395,18 +395,20 @@ func locate(g *grayImage, t *triple, w *work) []*codeGrid {
 			continue
 		}
 		// From version 7 on, the version is written twice next to the
-		// finders: read it and jump to the dimension it gives.
+		// finders: read it and go with the dimension it gives alone.
+		known := false
 		if d >= 45 {
-			if v := gr.readVersion(g, w); v > 0 && 4*v+17 != d {
+			if v := gr.readVersion(g, w); v > 0 {
 				d2 := 4*v + 17
 				if math.Abs(float64(d2)-est) > max(12, 0.2*est) {
 					continue
 				}
-				gr = fitFinders(qs, d2)
-				if gr == nil {
-					continue
+				if d2 != d {
+					if gr = fitFinders(qs, d2); gr == nil {
+						continue
+					}
 				}
-				d = d2
+				d, known = d2, true
 			}
 		}
 		if seen[d] {
@@ -415,6 +417,9 @@ func locate(g *grayImage, t *triple, w *work) []*codeGrid {
 		seen[d] = true
 		gr.refine(g, w)
 		out = append(out, gr)
+		if known {
+			break
+		}
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // maxTriples bounds the finder triples one grid pass reads.
-const maxTriples = 4
+const maxTriples = 3
 
 // readGrids is one pass of the grid reader: it binarises det (the image
 // or a smaller copy of it) and finds finder pattern candidates there; then,
@@ -19,7 +19,18 @@ const maxTriples = 4
 // the samplers. A code read, it checks the other triples that lie outside
 // it for a second code.
 func readGrids(det *grayImage, samplers []*grayImage, linear bool, w *work) (*decoded, error) {
-	rad := max(8, min(det.w, det.h)/16)
+	// The threshold window: a few finder patterns across for the usual
+	// module sizes. A wider one reaches the phone's dark edge or a
+	// glare and darkens the threshold next to the code; the window for a
+	// half-size search is wider relative to its image.
+	div := 48
+	switch {
+	case linear:
+		div = 64
+	case det.w < samplers[0].w:
+		div = 24
+	}
+	rad := max(4, min(det.w, det.h)/div)
 	bin := binarize(det, rad, 2, 3, linear)
 	found := findFinders(bin)
 	w.add(gridPixelCost * det.w * det.h)
@@ -29,13 +40,19 @@ func readGrids(det *grayImage, samplers []*grayImage, linear bool, w *work) (*de
 		c.x, c.y, c.mh, c.mv = c.x*scale, c.y*scale, c.mh*scale, c.mv*scale
 	}
 	var lastErr error = gozxing.NewNotFoundException("no finder triple")
-	for _, geo := range samplers {
+	for gi, geo := range samplers {
+		if gi > 0 && w.over() {
+			break
+		}
 		cands := withQuads(geo, found, w)
 		ts := triples(cands)
 		if len(ts) > maxTriples {
 			ts = ts[:maxTriples]
 		}
 		for i := range ts {
+			if (gi > 0 || i > 0) && w.over() {
+				break
+			}
 			d, gr, err := readTriple(geo, samplers, &ts[i], w)
 			if err != nil {
 				lastErr = err
@@ -113,6 +130,9 @@ func decodeBits(bits []bool, d int, w *work) (out *decoded, err error) {
 			out, err = nil, fmt.Errorf("qr: gozxing failure: %v", r)
 		}
 	}()
+	if patternErrors(bits, d) > 0.12 {
+		return nil, gozxing.NewFormatException("function patterns do not match")
+	}
 	if !formatReadable(bits, d) {
 		return nil, gozxing.NewFormatException("no format information")
 	}
@@ -126,6 +146,59 @@ func decodeBits(bits []bool, d int, w *work) (out *decoded, err error) {
 		return nil, err
 	}
 	return readSegments(res.GetRawBytes(), res.GetECLevel(), res.GetByteSegments())
+}
+
+// patternErrors is the share of the function-pattern modules (finders,
+// timing lines, alignment patterns) that the bits get wrong: about half
+// for a grid of the wrong size or place, a few percent for a readable one.
+// Past 12 %, the data modules have as many errors and Reed-Solomon cannot
+// correct them (level M restores about 15 % of the codewords, and a
+// codeword is eight modules): decodeBits then skips gozxing's decoding,
+// which costs a millisecond in WebAssembly.
+func patternErrors(bits []bool, d int) float64 {
+	n, bad := 0, 0
+	check := func(x, y int, dark bool) {
+		n++
+		if bits[y*d+x] != dark {
+			bad++
+		}
+	}
+	for _, o := range [3][2]int{{0, 0}, {d - 7, 0}, {0, d - 7}} {
+		for y := range 7 {
+			for x := range 7 {
+				c := max(abs(x-3), abs(y-3))
+				check(o[0]+x, o[1]+y, c != 2)
+			}
+		}
+	}
+	for i := 8; i < d-8; i++ {
+		check(i, 6, i%2 == 0)
+		check(6, i, i%2 == 0)
+	}
+	if v, err := gzdecoder.Version_GetVersionForNumber((d - 17) / 4); err == nil && d >= 25 {
+		cs := v.GetAlignmentPatternCenters()
+		last := len(cs) - 1
+		for i, cx := range cs {
+			for j, cy := range cs {
+				if (i == 0 && j == 0) || (i == 0 && j == last) || (i == last && j == 0) {
+					continue
+				}
+				for y := -2; y <= 2; y++ {
+					for x := -2; x <= 2; x++ {
+						check(cx+x, cy+y, max(abs(x), abs(y)) != 1)
+					}
+				}
+			}
+		}
+	}
+	return float64(bad) / float64(n)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // formatReadable reports whether either copy of the format information

@@ -114,7 +114,7 @@ func TestDebugGrid(t *testing.T) {
 	g := toGray(img)
 	var w work
 	for _, det := range []*grayImage{g.half(), g, g.sharpen(1.5)} {
-		rad := max(8, min(det.w, det.h)/16)
+		rad := max(4, min(det.w, det.h)/48)
 		bin := binarize(det, rad, 2, 3, false)
 		cands := findFinders(bin)
 		scale := float64(g.w) / float64(det.w)
