@@ -178,18 +178,19 @@ const (
 // qr/testdata/photos (and more photos from its seed stream) and on the
 // older corpus, never on the held-out set: the grid reader on a half-size
 // copy (cheap, and enough for codes of 4 pixels a module or more), at full
-// size binarised on grey levels (small modules) and in linear light (thin
-// dark lines), sharpened (defocus, motion blur), and inverted at half size;
-// gozxing's detector at 2/3 size and full size; then the rest, for photos.
+// size, sharpened (defocus, motion blur), and inverted at half size;
+// gozxing's detector at 2/3 size and full size; the grid reader on a
+// smoothed copy (moire) and binarised in linear light (thin dark lines);
+// then the rest, for photos.
 var attempts = []attempt{
 	{grid: true, image: scanFull, detect: scanHalf},
 	{grid: true, image: scanFull, detect: scanFull},
-	{grid: true, image: scanFull, detect: scanFull, linear: true},
 	{grid: true, image: scanSharp, detect: scanSharp},
 	{grid: true, image: scanInverse, detect: scanHalfInverse},
 	{image: scan2of3},
 	{image: scanFull},
 	{grid: true, image: scanBlur, detect: scanBlur},
+	{grid: true, image: scanFull, detect: scanFull, linear: true},
 	{image: scan5of4},
 	{image: scanFull, global: true},
 	{image: scan3of4, global: true},
