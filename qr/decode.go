@@ -413,7 +413,7 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 			if det == nil {
 				continue
 			}
-			d, err = readGrids(det, s.samplers(a, g), a.linear, &w)
+			d, err = safeReadGrids(det, s.samplers(a, g), a.linear, &w)
 		} else {
 			d, err = decodeGray(g, a)
 			w.add(int(gozxingPixelCost * float64(g.w*g.h)))
@@ -444,6 +444,17 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 		return nil, fmt.Errorf("%w (%v)", ErrNoCode, lastErr)
 	}
 	return nil, ErrNoCode
+}
+
+// safeReadGrids is readGrids with any panic turned into an error: the
+// grid reader's arithmetic on odd input must not take the caller down.
+func safeReadGrids(det *grayImage, samplers []*grayImage, linear bool, w *work) (d *decoded, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("qr: grid reader failure: %v", r)
+		}
+	}()
+	return readGrids(det, samplers, linear, w)
 }
 
 // decodeGray runs one gozxing attempt on g.

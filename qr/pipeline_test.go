@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -201,6 +202,49 @@ func TestSteepTilt(t *testing.T) {
 		}
 		if pres, err := NormalizeScanned(string(got)); err != nil || pres != text {
 			t.Errorf("quad %d: wrong payload", i)
+		}
+	}
+}
+
+// TestOddImages gives the decoder images of every small and odd shape,
+// noise, stripes and finder-like squares, and requires an error, never a
+// panic (safeReadGrids would hide one: a failure names it).
+func TestOddImages(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(9, 9))
+	sizes := [][2]int{{1, 1}, {1, 300}, {300, 1}, {7, 7}, {21, 21}, {40, 900}, {64, 64}, {333, 97}, {640, 480}}
+	for i, sz := range sizes {
+		for k := range 4 {
+			g := image.NewGray(image.Rect(0, 0, sz[0], sz[1]))
+			for j := range g.Pix {
+				switch k {
+				case 0:
+					g.Pix[j] = byte(r.UintN(256))
+				case 1:
+					g.Pix[j] = byte(255 * ((j / 3) % 2))
+				default:
+					g.Pix[j] = 230
+				}
+			}
+			if k >= 2 {
+				// Finder-like squares: dark ring, light ring, dark core.
+				for range 6 {
+					m := 1 + r.IntN(6)
+					x0, y0 := r.IntN(sz[0]), r.IntN(sz[1])
+					for y := range 7 * m {
+						for x := range 7 * m {
+							c := max(abs(x/m-3), abs(y/m-3))
+							if xx, yy := x0+x, y0+y; xx < sz[0] && yy < sz[1] && c != 2 {
+								g.Pix[yy*g.Stride+xx] = 20
+							}
+						}
+					}
+				}
+			}
+			_, err := DecodeEffort(g, FrameEffort)
+			if err == nil || strings.Contains(err.Error(), "grid reader failure") {
+				t.Errorf("image %d/%d (%dx%d): %v", i, k, sz[0], sz[1], err)
+			}
 		}
 	}
 }
