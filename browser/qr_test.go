@@ -67,6 +67,7 @@ func TestDecodeImage(t *testing.T) {
 		{"code", pix, w, h, 0, ""},
 		{"code, one frame's effort", pix, w, h, 1, ""},
 		{"code, too much effort", pix, w, h, 1 << 40, ""},
+		{"code in grey", grey(pix), w, h, 1, ""},
 		{"two codes", both.Pix, both.Rect.Dx(), both.Rect.Dy(), 0, CodeMultipleCodes},
 		{"noise", noise, 200, 150, 100, CodeNoCode},
 		{"blank", make([]byte, 64*64*4), 64, 64, 100, CodeNoCode},
@@ -94,6 +95,15 @@ func TestDecodeImage(t *testing.T) {
 
 // TestDecodeImageEffort checks that a frame's effort bounds the search: on
 // noise the decoder gives up saying the effort ran out.
+// grey keeps the green channel of RGBA pixels: a luma plane.
+func grey(rgba []byte) []byte {
+	g := make([]byte, len(rgba)/4)
+	for i := range g {
+		g[i] = rgba[4*i+1]
+	}
+	return g
+}
+
 func TestDecodeImageEffort(t *testing.T) {
 	t.Parallel()
 	noise := make([]byte, 640*480*4)

@@ -3,75 +3,104 @@ package qr
 import (
 	"math"
 	"slices"
-	"strconv"
 )
 
-// bitImage is a binarised image: one byte a pixel, 1 for dark.
+// bitImage is a binarised image, kept as the grey image and one threshold
+// per block: a pixel is dark when its level is below its block's
+// threshold. Nothing is computed per pixel until a pixel is looked at, so
+// that a search that reads every other row pays for half the image.
 type bitImage struct {
-	w, h int
-	pix  []byte
+	w, h  int
+	g     *grayImage
+	bs    int    // block size, pixels
+	nx    int    // blocks a row
+	limit []byte // per block, row by row
 }
 
 func (b *bitImage) at(x, y int) bool {
-	return x >= 0 && y >= 0 && x < b.w && y < b.h && b.pix[y*b.w+x] != 0
+	return x >= 0 && y >= 0 && x < b.w && y < b.h && b.g.pix[y*b.w+x] < b.limit[(y/b.bs)*b.nx+x/b.bs]
 }
 
-// binarize thresholds g against local means in linear light: dark where a
-// pixel is darker than the mean around it by more than about bias grey
-// levels plus pct percent of the mean. Grey levels are gamma-encoded: a
-// blurred edge crosses the encoded midpoint on its dark side, so that
-// thresholding them thins dark features (a finder's one-module ring most
-// of all); in linear light the midpoint is the edge. The image is cut into blocks of about rad*2/5 pixels; each
-// block's mean is the mean of the 5x5 blocks around it, a window about
-// 2*rad wide. A window a few finder patterns wide follows uneven light,
-// glare and a screen's falling brightness that one global threshold
-// cannot; the bias keeps flat areas (a blank page, the quiet zone) light
-// instead of turning their noise into specks. Two passes over the pixels:
-// one to sum the blocks, one to compare.
+// binarize thresholds g against local means: dark where a pixel is darker
+// than the mean around it by more than bias grey levels plus pct percent
+// of the mean. The image is cut into blocks of about rad*2/5 pixels; each
+// block's threshold comes from the mean of the 5x5 blocks around it, a
+// window about 2*rad wide. A window a few finder patterns wide follows
+// uneven light, glare and a screen's falling brightness that one global
+// threshold cannot; the bias keeps flat areas (a blank page, the quiet
+// zone) light instead of turning their noise into specks. The block sums
+// read every other row.
+//
+// With lin, the means are taken in linear light. Grey levels are
+// gamma-encoded: a blurred edge crosses the encoded midpoint on its dark
+// side, so that thresholding them thins dark features (a finder's
+// one-module ring most of all); in linear light the midpoint is the edge.
 func binarize(g *grayImage, rad, bias, pct int, lin bool) *bitImage {
-	lut := &identity
-	if lin {
-		lut = &linear
-	}
 	w, h := g.w, g.h
-	out := &bitImage{w: w, h: h, pix: make([]byte, w*h)}
 	bs := max(4, rad*2/5)
 	nx, ny := (w+bs-1)/bs, (h+bs-1)/bs
 	sums := make([]int, nx*ny)
-	for y := range h {
+	counts := make([]int, ny)
+	lut := &linear
+	for y := 0; y < h; y += 2 {
 		row := g.pix[y*w : (y+1)*w]
 		bsum := sums[(y/bs)*nx : (y/bs+1)*nx]
-		for bx := range nx {
-			s := 0
-			for _, v := range row[bx*bs : min((bx+1)*bs, w)] {
+		counts[y/bs]++
+		// One pass along the row, a block's sum handed over every bs
+		// pixels.
+		bx, left, s := 0, bs, 0
+		if lin {
+			for _, v := range row {
 				s += int(lut[v])
+				if left--; left == 0 {
+					bsum[bx] += s
+					bx, left, s = bx+1, bs, 0
+				}
 			}
+		} else {
+			for _, v := range row {
+				s += int(v)
+				if left--; left == 0 {
+					bsum[bx] += s
+					bx, left, s = bx+1, bs, 0
+				}
+			}
+		}
+		if left < bs {
 			bsum[bx] += s
 		}
 	}
-	// Block means, then the mean of each 5x5 neighbourhood of blocks, as a
+	// Block means, then the mean of each 5x5 neighbourhood of blocks
+	// (clamped at the edges; sums along rows, then along columns), as a
 	// byte threshold per block: dark below it.
+	const k = 2
 	means := make([]float64, nx*ny)
 	for by := range ny {
-		bh := min((by+1)*bs, h) - by*bs
 		for bx := range nx {
 			bwid := min((bx+1)*bs, w) - bx*bs
-			means[by*nx+bx] = float64(sums[by*nx+bx]) / float64(bh*bwid)
+			means[by*nx+bx] = float64(sums[by*nx+bx]) / float64(max(counts[by], 1)*bwid)
+		}
+	}
+	rowSum := make([]float64, nx*ny)
+	for by := range ny {
+		m := means[by*nx : (by+1)*nx]
+		for bx := range nx {
+			var s float64
+			for xx := max(bx-k, 0); xx <= min(bx+k, nx-1); xx++ {
+				s += m[xx]
+			}
+			rowSum[by*nx+bx] = s / float64(min(bx+k, nx-1)-max(bx-k, 0)+1)
 		}
 	}
 	limit := make([]byte, nx*ny)
-	const k = 2
 	for by := range ny {
+		y0, y1 := max(by-k, 0), min(by+k, ny-1)
 		for bx := range nx {
 			var s float64
-			n := 0
-			for yy := max(by-k, 0); yy <= min(by+k, ny-1); yy++ {
-				for xx := max(bx-k, 0); xx <= min(bx+k, nx-1); xx++ {
-					s += means[yy*nx+xx]
-					n++
-				}
+			for yy := y0; yy <= y1; yy++ {
+				s += rowSum[yy*nx+bx]
 			}
-			t := s/float64(n)*float64(100-pct)/100 - float64(bias)
+			t := s/float64(y1-y0+1)*float64(100-pct)/100 - float64(bias)
 			if lin {
 				limit[by*nx+bx] = encoded(t - 3*float64(bias))
 			} else {
@@ -79,29 +108,8 @@ func binarize(g *grayImage, rad, bias, pct int, lin bool) *bitImage {
 			}
 		}
 	}
-	for y := range h {
-		row := g.pix[y*w : (y+1)*w]
-		o := out.pix[y*w : (y+1)*w]
-		lim := limit[(y/bs)*nx : (y/bs+1)*nx]
-		for bx, t := range lim {
-			x0, x1 := bx*bs, min((bx+1)*bs, w)
-			ob := o[x0:x1]
-			for x, v := range row[x0:x1] {
-				// 1 when v < t, without a branch: the sign of v - t.
-				ob[x] = byte(uint(int(v)-int(t)) >> (strconv.IntSize - 1))
-			}
-		}
-	}
-	return out
+	return &bitImage{w: w, h: h, g: g, bs: bs, nx: nx, limit: limit}
 }
-
-// identity is the grey levels as they are.
-var identity = func() (t [256]uint16) {
-	for i := range t {
-		t[i] = uint16(i)
-	}
-	return t
-}()
 
 // linear maps an encoded grey level to linear light (sRGB's curve, which
 // phone cameras approximate), scaled to 0..1020.
@@ -123,15 +131,6 @@ var linear = func() (t [256]uint16) {
 func encoded(l float64) byte {
 	i, _ := slices.BinarySearchFunc(linear[:], l, func(v uint16, l float64) int { return cmpFloat(float64(v), l) })
 	return byte(min(i, 255))
-}
-
-// invert returns the image with dark and light exchanged.
-func (b *bitImage) invert() *bitImage {
-	out := &bitImage{w: b.w, h: b.h, pix: make([]byte, len(b.pix))}
-	for i, v := range b.pix {
-		out.pix[i] = v ^ 1
-	}
-	return out
 }
 
 // sharpen returns g with its detail amplified: g + amount*(g - box(g)),

@@ -88,27 +88,17 @@ func runTotal(r *[5]int) int { return r[0] + r[1] + r[2] + r[3] + r[4] }
 // as its proportions hold.
 func findFinders(b *bitImage) []finder {
 	var found []finder
-	var runs [5]int
-	for y := 0; y < b.h; y++ {
-		row := b.pix[y*b.w : (y+1)*b.w]
+	for y := 0; y < b.h; y += rowStep {
+		row := b.g.pix[y*b.w : (y+1)*b.w]
+		lim := b.limit[(y/b.bs)*b.nx : (y/b.bs+1)*b.nx]
 		// runs holds the last five runs; n counts how many are valid. The
 		// current run is runs[4] and has colour cur.
+		var runs [5]int
 		n := 0
-		runs = [5]int{}
 		cur := byte(2)
-		for x := 0; x <= b.w; x++ {
-			var v byte
-			if x < b.w {
-				v = row[x]
-			} else {
-				v = 3 // end of the row closes the last run
-			}
-			if v == cur {
-				runs[4]++
-				continue
-			}
-			// A run of colour cur ended at x. A dark run ending
-			// completes dark, light, dark, light, dark.
+		// end handles the end of a run of colour cur at x: a dark run
+		// ending completes dark, light, dark, light, dark.
+		end := func(x int) {
 			// The centre run is the longest; checking that first skips
 			// most runs cheaply.
 			if cur == 1 && n >= 5 && runs[2] >= runs[0] && runs[2] >= runs[4] && runs[2] > runs[1] && ratioOK(&runs, 0.5) {
@@ -117,14 +107,33 @@ func findFinders(b *bitImage) []finder {
 					found = addFinder(found, f)
 				}
 			}
-			copy(runs[:4], runs[1:])
-			runs[4] = 1
-			cur = v
-			n++
 		}
+		for bx, t := range lim {
+			x1 := min((bx+1)*b.bs, b.w)
+			for x := bx * b.bs; x < x1; x++ {
+				v := byte(0)
+				if row[x] < t {
+					v = 1
+				}
+				if v == cur {
+					runs[4]++
+					continue
+				}
+				end(x)
+				runs = [5]int{runs[1], runs[2], runs[3], runs[4], 1}
+				cur = v
+				n++
+			}
+		}
+		end(b.w)
 	}
 	return found
 }
+
+// rowStep is the spacing of the rows findFinders scans: a finder's centre
+// run is three modules tall, at least six rows for the smallest codes, so
+// every other row finds each finder several times for half the work.
+const rowStep = 2
 
 // confirm checks a row hit at (cx, y) across the column and the diagonals
 // and returns the refined centre and module sizes.
@@ -193,7 +202,7 @@ const maxCandidates = 10
 func withQuads(g *grayImage, cands []finder, w *work) []finder {
 	cs := slices.Clone(cands)
 	// Candidates confirmed by few rows for their size are usually noise.
-	cs = slices.DeleteFunc(cs, func(f finder) bool { return float64(f.count) < min(3, f.mv) })
+	cs = slices.DeleteFunc(cs, func(f finder) bool { return float64(f.count) < min(2, f.mv/rowStep) })
 	slices.SortStableFunc(cs, func(a, b finder) int { return b.count - a.count })
 	if len(cs) > maxCandidates {
 		cs = cs[:maxCandidates]

@@ -2,7 +2,9 @@
 // browser's BarcodeDetector where it exists (Chrome on Android, Safari),
 // otherwise the project's Go decoder in the WebAssembly module
 // (epermit.decodeImage). Chromium on Linux and Firefox have no
-// BarcodeDetector and take the WebAssembly path.
+// BarcodeDetector and take the WebAssembly path; it is given the luma
+// plane of each video frame where WebCodecs' VideoFrame exists, else the
+// frame drawn on a canvas.
 
 // The camera loop decodes a frame, then the next one no sooner than this
 // after the previous one started: at most 12.5 frames a second, fewer when
@@ -46,9 +48,52 @@ function canvasFor(w, h) {
   return canvas;
 }
 
+// Video frames whose first plane is the luma (Y), which is all the decoder
+// needs: it is copied out of the frame as it is, without drawing the frame
+// on a canvas, converting it to RGB and reading it back.
+const LUMA_FORMATS = new Set(["I420", "I420A", "I422", "I444", "NV12"]);
+let lumaBuf = null;
+
 /**
- * decodeSource decodes one code from a drawable source (a video, an image
- * bitmap) scaled to fit maxSide; returns {ok, text, code, error}.
+ * luma returns {data, w, h}, the grey levels of a video frame (a <video>
+ * element's current frame, or a VideoFrame), or null where WebCodecs'
+ * VideoFrame is missing or the frame is not in a YUV format.
+ */
+async function luma(source) {
+  if (typeof VideoFrame === "undefined") return null;
+  let frame = null, own = false;
+  try {
+    if (source instanceof VideoFrame) {
+      frame = source;
+    } else if (typeof HTMLVideoElement !== "undefined" && source instanceof HTMLVideoElement) {
+      frame = new VideoFrame(source);
+      own = true;
+    } else {
+      return null;
+    }
+    const w = frame.visibleRect.width, h = frame.visibleRect.height;
+    if (!LUMA_FORMATS.has(frame.format) || Math.max(w, h) > MAX_FRAME_SIDE) return null;
+    const size = frame.allocationSize();
+    if (!lumaBuf || lumaBuf.length !== size) lumaBuf = new Uint8Array(size);
+    const [y] = await frame.copyTo(lumaBuf);
+    if (y.offset === 0 && y.stride === w) return { data: lumaBuf.subarray(0, w * h), w, h };
+    const out = new Uint8Array(w * h);
+    for (let row = 0; row < h; row++) {
+      out.set(lumaBuf.subarray(y.offset + row * y.stride, y.offset + row * y.stride + w), row * w);
+    }
+    return { data: out, w, h };
+  } catch {
+    return null;
+  } finally {
+    if (own && frame) frame.close();
+  }
+}
+
+/**
+ * decodeSource decodes one code from a source (a video, a VideoFrame, an
+ * image bitmap, a canvas) scaled to fit maxSide; returns {ok, text, code,
+ * error, pixels}: pixels says what the Go decoder was given, "luma" or
+ * "rgba" (nothing when the BarcodeDetector read it).
  */
 async function decodeSource(epermit, source, sw, sh, maxSide, effort) {
   const det = await barcodeDetector();
@@ -60,12 +105,16 @@ async function decodeSource(epermit, source, sw, sh, maxSide, effort) {
       return { ok: false, code: "no_code", error: "no code found" };
     } catch { /* fall through to the Go decoder */ }
   }
+  if (maxSide === MAX_FRAME_SIDE) {
+    const y = await luma(source);
+    if (y) return { ...epermit.decodeImage(y.data, y.w, y.h, effort), pixels: "luma" };
+  }
   const scale = Math.min(1, maxSide / Math.max(sw, sh));
   const w = Math.max(1, Math.round(sw * scale)), h = Math.max(1, Math.round(sh * scale));
   const ctx = canvasFor(w, h).getContext("2d", { willReadFrequently: true });
   ctx.drawImage(source, 0, 0, w, h);
   const img = ctx.getImageData(0, 0, w, h);
-  return epermit.decodeImage(img.data, w, h, effort);
+  return { ...epermit.decodeImage(img.data, w, h, effort), pixels: "rgba" };
 }
 
 /** decodeFrame decodes one camera frame (any drawable source) as the camera loop does. */
@@ -118,14 +167,21 @@ export class Camera {
   resetStats() {
     this.frames = 0;
     this.decodeMs = 0;
+    this.pixels = "";
     this.since = performance.now();
   }
 
-  /** stats returns {path, frames, fps, msPerFrame, width, height} since the start or the last resetStats. */
+  /**
+   * stats returns {path, pixels, frames, fps, msPerFrame, width, height}
+   * since the start or the last resetStats: the decoder ("barcode-detector"
+   * or "wasm"), what the Go decoder was given ("luma" planes of video
+   * frames, or "rgba" read from a canvas).
+   */
   stats() {
     const secs = (performance.now() - this.since) / 1000;
     return {
       path: this.path,
+      pixels: this.pixels,
       frames: this.frames,
       fps: secs > 0 ? this.frames / secs : 0,
       msPerFrame: this.frames > 0 ? this.decodeMs / this.frames : 0,
@@ -175,6 +231,7 @@ export class Camera {
       if (v.readyState >= 2 && v.videoWidth > 0 && !document.hidden) {
         const r = await decodeFrame(this.epermit, v, v.videoWidth, v.videoHeight);
         this.frames++;
+        if (r.pixels) this.pixels = r.pixels;
         this.decodeMs += performance.now() - started;
         const now = Date.now();
         if (r.ok && r.text) {
