@@ -69,24 +69,32 @@ func (e *TooLargeError) Error() string {
 func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
 // Effort bounds the work [DecodeEffort] spends on one image, in work
-// units of about one pixel visited once by one step of the search. The
-// search runs passes in a fixed order, the most productive first, and
-// stops when a pass decodes or when the next one would overrun the effort,
-// so the same image gives the same answer on any machine, under any load
-// and in WebAssembly; only the time it takes differs.
+// units per pixel of the image searched (a unit is about one pixel visited
+// once by one step of the search; images smaller than 1280x720 count as
+// that size). The search runs passes in a fixed order, the most
+// productive first, and stops when a pass decodes or when the next one
+// would overrun the effort, so the same image gives the same answer on any
+// machine, under any load and in WebAssembly; only the time it takes
+// differs, in proportion to the image's size.
 type Effort int64
 
 const (
 	// FrameEffort suits one frame of a camera stream, where the next frame
 	// is a fraction of a second away: the passes that read most codes in
-	// camera photos (see docs/scanning.md). A 1280x720 frame costs about
-	// 20 ms natively and 100 ms in a browser's WebAssembly at this effort.
-	FrameEffort Effort = 16_000_000
+	// camera photos, about four searches of the frame (see
+	// docs/scanning.md). A 1280x720 frame that spends all of it takes about
+	// 25 ms natively and 50 ms in a browser's WebAssembly on the test
+	// machine.
+	FrameEffort Effort = 18
 	// PhotoEffort suits a photo or a file decoded once: every pass,
-	// including rescaled and smoothed copies and gozxing's own detector,
-	// for a 1280x720 image.
-	PhotoEffort Effort = 40_000_000
+	// including rescaled and smoothed copies and gozxing's own detector.
+	PhotoEffort Effort = 44
 )
+
+// minEffortPixels is the size below which an image counts as 1280x720 for
+// its effort: reading a code's grid costs about the same in a small image
+// as in a large one, and a small image's passes are cheap.
+const minEffortPixels = 1280 * 720
 
 // Decode finds a QR code in img and returns its payload byte for byte,
 // whatever the segment modes inside (a packed presentation comes back as
@@ -385,14 +393,15 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 		s.work = s.work.half()
 	}
 	var (
-		w       = work{limit: max(int64(e), 1)}
+		budget  = int64(e) * int64(max(s.work.w*s.work.h, minEffortPixels))
+		w       = work{limit: max(budget, 1)}
 		lastErr error
 		tried   int
 		skipped int // attempts left out for lack of effort
 	)
 	w.add(grayCost * s.full.w * s.full.h)
 	for _, a := range attempts {
-		if tried > 0 && w.spent+s.cost(a) > int64(e) {
+		if tried > 0 && w.spent+s.cost(a) > budget {
 			skipped++
 			continue
 		}
@@ -438,7 +447,7 @@ func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 		lastErr = err
 	}
 	if skipped > 0 {
-		return nil, fmt.Errorf("%w (effort %d: %d passes made, %d left out)", ErrNoCode, e, tried, skipped)
+		return nil, fmt.Errorf("%w (effort %d a pixel: %d passes made, %d left out)", ErrNoCode, e, tried, skipped)
 	}
 	if lastErr != nil && !isNotFound(lastErr) {
 		return nil, fmt.Errorf("%w (%v)", ErrNoCode, lastErr)
