@@ -83,7 +83,7 @@ const (
 	// is a fraction of a second away: the passes that read most codes in
 	// camera photos, about four searches of the frame (see
 	// docs/scanning.md). A 1280x720 frame that spends all of it takes about
-	// 25 ms natively and 50 ms in a browser's WebAssembly on the test
+	// 20 ms natively and 45 ms of WebAssembly in Chromium on the test
 	// machine.
 	FrameEffort Effort = 18
 	// PhotoEffort suits a photo or a file decoded once: every pass,
@@ -235,10 +235,11 @@ type scanner struct {
 	skipped [numScans]bool
 }
 
-// Work units are calibrated on WebAssembly, where a unit takes about 4 ns
-// on the test machine (BenchmarkFrameEffort and BenchmarkComponents
-// measure it), natively about half that. scanCost is the work of making
-// scan i, per pixel of the working image.
+// Work units follow the time steps take in WebAssembly, where a unit
+// takes about 3 ns in Chromium on the test machine and 1.3 ns natively
+// (BenchmarkFrameEffort, and the browser test in qr/internal/scanbench,
+// measure it). scanCost is the work of making scan i, per pixel of the
+// working image.
 var scanCost = [numScans]float64{
 	scan3of4: 0.85, scan3of2: 3.4, scanHalf: 0.6, scan2of3: 0.7, scan5of4: 2.3,
 	scanBlur: 3, scanDouble: 4, scanSharp: 3.5, scanHalfSharp: 0.6, scanInverse: 0.6,
