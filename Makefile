@@ -86,7 +86,7 @@ bench:
 screenshots:
 	$(GO) test -count=1 -run 'TestBrowserApps|TestBrowserWallet|TestConsole' ./cmd/permitd -args -screenshots
 
-# QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
+# QR scanning side by side with zbar and zxing-cpp on the photo corpora (installs them if absent).
 bench-scan:
 	@./scripts/bench-scan.sh
 
