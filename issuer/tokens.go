@@ -71,16 +71,35 @@ func (s *Service) CreateToken(ctx context.Context, by Official, t NewToken, now 
 }
 
 // Bootstrap makes the first administrator's token when the store has no
-// token at all, and returns its secret ("" when tokens exist).
+// token at all, and returns its secret ("" when tokens exist). Replicas
+// starting together make one between them: the check and the write are one
+// transaction.
 func (s *Service) Bootstrap(ctx context.Context, now time.Time) (string, error) {
-	n := 0
-	if err := s.view(ctx, func(tx Tx) error {
-		return tx.Scan(BucketTokens, nil, nil, false, func(_, _ []byte) (bool, error) { n++; return false, nil })
-	}); err != nil || n > 0 {
+	secret, err := s.newSecret(TokenPrefix)
+	if err != nil {
 		return "", err
 	}
-	secret, _, err := s.CreateToken(ctx, Official{Name: "permitd", Role: RoleAdmin}, NewToken{Role: RoleAdmin, Name: "first administrator"}, now)
-	return secret, err
+	h := Hash(secret)
+	tok := Token{ID: h[:12], Name: "first administrator", Role: RoleAdmin, Created: now.UTC(), CreatedBy: system.Name,
+		Expires: now.Add(s.cfg.TokenTTL).UTC().Truncate(time.Second)}
+	made := false
+	err = s.update(ctx, func(tx Tx) error {
+		made = false
+		any := false
+		if err := tx.Scan(BucketTokens, nil, nil, false, func(_, _ []byte) (bool, error) { any = true; return false, nil }); err != nil || any {
+			return err
+		}
+		if err := putJSON(tx, BucketTokens, []byte(h), tok); err != nil {
+			return err
+		}
+		made = true
+		return appendAudit(tx, entry(system, "token.create", "token:"+tok.ID, "", now,
+			map[string]string{"role": string(RoleAdmin), "name": tok.Name, "expires": tok.Expires.Format(time.RFC3339)}))
+	})
+	if err != nil || !made {
+		return "", err
+	}
+	return secret, nil
 }
 
 // Authenticate returns the working token whose secret is given, or an
