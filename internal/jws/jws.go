@@ -270,10 +270,19 @@ func check(token string, h Header, key any) (*Token, error) {
 	}
 	// ES256 is r||s of 64 bytes (RFC 7518 section 3.4); golang-jwt refuses
 	// any other length, DER among them.
-	if err := jwt.GetSigningMethod(h.Alg).Verify(signingInput, sig, key); err != nil {
+	if err := method(h.Alg).Verify(signingInput, sig, key); err != nil {
 		return nil, fmt.Errorf("jws: %w", ErrSignature)
 	}
 	return &Token{Header: h, Payload: payload}, nil
+}
+
+// method returns golang-jwt's signing method for an algorithm parse
+// accepted.
+func method(alg string) jwt.SigningMethod {
+	if alg == AlgES256 {
+		return jwt.SigningMethodES256
+	}
+	return jwt.SigningMethodEdDSA // EdDSA, or its fully specified name Ed25519
 }
 
 // ParseHeader decodes the protected header of a compact token without
