@@ -44,6 +44,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./sdjwt
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrictMatchesJSON$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValueMatchesRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME) ./verifier
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHolderJWK$$' -fuzztime $(FUZZTIME) ./keys
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
@@ -51,6 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSnapshot$$' -fuzztime $(FUZZTIME) ./issuer
 	$(GO) test -run '^$$' -fuzz '^FuzzParseApplication$$' -fuzztime $(FUZZTIME) ./permit
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./qr
+	$(GO) test -run '^$$' -fuzz '^FuzzPackRoundTrip$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeScanned$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./audit
 	$(GO) test -run '^$$' -fuzz '^FuzzProofNonce$$' -fuzztime $(FUZZTIME) ./oid4vci
