@@ -2,13 +2,14 @@
 # (installs chromium, nodejs and curl when run as root on Debian, or says which tests
 # it skipped); make demo: the main job end to end, against a permitd it starts
 # itself; make demo-offline: the same with the CLI alone; make bench, make lint;
+# make bench-peers: our verifier against sd-jwt-js on the same presentations;
 # make interop: independent wallet and SD-JWT libraries against permitd.
 
 GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan lint clean interop
+.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan bench-peers lint clean interop
 
 all: build
 
@@ -87,6 +88,14 @@ bench:
 # (the tests build the WebAssembly module they serve).
 screenshots:
 	$(GO) test -count=1 -run 'TestBrowserApps|TestConsole' ./cmd/permitd -args -screenshots
+
+# Verification side by side with the OpenWallet Foundation's sd-jwt-js
+# (pinned in peers/package-lock.json), in-process under Node.js 20+, on the
+# same presentations, in one run (docs/performance.md).
+bench-peers:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench-peers needs node and npm (Node.js 20 or later)" >&2; exit 1; }
+	cd peers && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./peers -dir peers
 
 # QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
 bench-scan:
