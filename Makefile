@@ -16,11 +16,14 @@ all: build
 build: wasm
 	$(GO) build -o $(BIN)/ ./cmd/permit ./cmd/permitd
 
-# The browser apps' WebAssembly module (the Go verifier, QR decoder and wallet)
-# and Go's loader for it, embedded into permitd by package web.
+# The browser apps' WebAssembly module (the Go verifier, QR decoder and wallet),
+# the same precompressed with brotli (epermit.wasm.br, sent to browsers that take
+# it; about a minute of CPU, kept in the user's cache by content) and Go's loader
+# for it, embedded into permitd by package web.
 WASM_DIR := web/static/app
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_DIR)/epermit.wasm ./cmd/epermit-wasm
+	$(GO) run ./internal/cmd/brotli $(WASM_DIR)/epermit.wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_DIR)/wasm_exec.js
 
 test: test-deps wasm
