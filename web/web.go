@@ -141,12 +141,15 @@ func namesJSON() ([]byte, error) {
 
 // attachBrotli makes each FILE.br, FILE precompressed with brotli by "make
 // wasm", the body FILE is sent with to browsers that take brotli, rather
-// than a file served under its own name.
+// than a file served under its own name. The check that FILE.br is FILE's
+// starts at once, in the background, so that the first browser to ask does
+// not wait for it.
 func (h *Handler) attachBrotli() {
 	for p, f := range h.files {
 		if base := h.files[strings.TrimSuffix(p, ".br")]; strings.HasSuffix(p, ".br") && base != nil {
 			base.br = f.body
 			delete(h.files, p)
+			go base.brotli()
 		}
 	}
 }
