@@ -88,9 +88,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The browser tests again, saving their screenshots into docs/screenshots
-# (the tests build the WebAssembly module they serve).
+# (the tests build the WebAssembly module they serve): the apps, the web
+# wallet's key and status screens, the console.
 screenshots:
-	$(GO) test -count=1 -run 'TestBrowserApps|TestConsole' ./cmd/permitd -args -screenshots
+	$(GO) test -count=1 -run 'TestBrowserApps|TestBrowserWallet|TestConsole' ./cmd/permitd -args -screenshots
 
 # Verification side by side with the OpenWallet Foundation's sd-jwt-js
 # (pinned in peers/package-lock.json), in-process under Node.js 20+, on the
@@ -100,7 +101,7 @@ bench-peers:
 	cd peers && npm ci --no-audit --no-fund --loglevel=error
 	$(GO) run ./peers -dir peers
 
-# QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
+# QR scanning side by side with zbar and zxing-cpp on the photo corpora (installs them if absent).
 bench-scan:
 	@./scripts/bench-scan.sh
 

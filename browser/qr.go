@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"time"
 
 	"github.com/epermit/epermit/qr"
 	"github.com/epermit/epermit/verifier"
 )
 
-// MaxBudget caps the time DecodeImage spends on one image.
-const MaxBudget = 10 * time.Second
+// MaxFrames caps the effort of DecodeImage, in camera frames.
+const MaxFrames = 20
 
 // DecodeResult is the result of DecodeImage: the payload of the code, byte
 // for byte, when OK.
@@ -22,27 +21,31 @@ type DecodeResult struct {
 
 // DecodeImage finds one QR code in an image given as non-premultiplied
 // RGBA pixels, four bytes a pixel, row after row without padding (what a
-// canvas's getImageData returns), and returns its payload as read: a packed
-// presentation is not unpacked (Session.Verify does that). It searches for
-// budgetMs milliseconds at most (0 or less for qr.DefaultBudget, at most
-// MaxBudget). The pixels are used in place, not copied.
+// canvas's getImageData returns), or as grey levels, one byte a pixel (the
+// luma plane of a camera's video frame, which needs no canvas), and
+// returns its payload as read: a packed
+// presentation is not unpacked (Session.Verify does that). It searches with
+// the effort of the given number of camera frames (qr.FrameEffort each, at
+// most MaxFrames), or of a photo (qr.PhotoEffort) when frames is 0 or less:
+// a count of work, not a time, so that a frame gives the same answer in
+// any browser at any load. The pixels are used in place, not copied.
 //
 // Failures: CodeBadInput for dimensions that are not positive or do not
-// match len(rgba), CodeTooLarge over qr.MaxPixels, CodeNoCode when nothing
+// match len(pix), CodeTooLarge over qr.MaxPixels, CodeNoCode when nothing
 // decodes and CodeMultipleCodes for two different codes.
-func DecodeImage(rgba []byte, width, height int, budgetMs int64) DecodeResult {
-	if out := CheckImage(len(rgba), width, height); !out.OK {
+func DecodeImage(pix []byte, width, height int, frames int64) DecodeResult {
+	if out := CheckImage(len(pix), width, height); !out.OK {
 		return DecodeResult{Outcome: out}
 	}
-	budget := qr.DefaultBudget
-	switch {
-	case budgetMs >= int64(MaxBudget/time.Millisecond):
-		budget = MaxBudget
-	case budgetMs > 0:
-		budget = time.Duration(budgetMs) * time.Millisecond
+	effort := qr.PhotoEffort
+	if frames > 0 {
+		effort = qr.Effort(min(frames, MaxFrames)) * qr.FrameEffort
 	}
-	img := &image.NRGBA{Pix: rgba, Stride: 4 * width, Rect: image.Rect(0, 0, width, height)}
-	data, err := qr.DecodeWithin(img, budget)
+	var img image.Image = &image.NRGBA{Pix: pix, Stride: 4 * width, Rect: image.Rect(0, 0, width, height)}
+	if len(pix) == width*height {
+		img = &image.Gray{Pix: pix, Stride: width, Rect: image.Rect(0, 0, width, height)}
+	}
+	data, err := qr.DecodeEffort(img, effort)
 	switch {
 	case err == nil:
 		return DecodeResult{Outcome: ok, Text: string(data)}
@@ -55,8 +58,8 @@ func DecodeImage(rgba []byte, width, height int, budgetMs int64) DecodeResult {
 }
 
 // CheckImage checks the arguments of DecodeImage without the pixels: n
-// bytes of pixels for a width x height RGBA image. A caller that must copy
-// the pixels first (from JavaScript, say) checks before copying.
+// bytes of pixels for a width x height RGBA or grey image. A caller that
+// must copy the pixels first (from JavaScript, say) checks before copying.
 func CheckImage(n, width, height int) Outcome {
 	if width <= 0 || height <= 0 {
 		return Fail(CodeBadInput, fmt.Errorf("browser: image of %dx%d pixels", width, height))
@@ -64,8 +67,8 @@ func CheckImage(n, width, height int) Outcome {
 	if width > qr.MaxPixels || height > qr.MaxPixels || int64(width)*int64(height) > qr.MaxPixels { // no overflow
 		return Fail(CodeTooLarge, fmt.Errorf("browser: image of %dx%d pixels, at most %d pixels", width, height, int64(qr.MaxPixels)))
 	}
-	if want := int64(width) * int64(height) * 4; int64(n) != want {
-		return Fail(CodeBadInput, fmt.Errorf("browser: %d bytes of pixels for %dx%d RGBA, want %d", n, width, height, want))
+	if px := int64(width) * int64(height); int64(n) != 4*px && int64(n) != px {
+		return Fail(CodeBadInput, fmt.Errorf("browser: %d bytes of pixels for %dx%d, want %d (RGBA) or %d (grey)", n, width, height, 4*px, px))
 	}
 	return ok
 }

@@ -183,6 +183,9 @@ func (s *Service) Refresh(ctx context.Context, slug, no string, proof Proof, now
 	if !found || c == nil || c.HolderKid != kid || p.Authority != slug {
 		return Issued{}, refuse(KindForbidden, "holder_mismatch", "该居住证当前的电子证照不属于此钱包密钥", "the permit's current credential is not bound to this key")
 	}
+	if p.State != PermitActive {
+		return Issued{}, conflict("permit_"+string(p.State), "该居住证状态为 %s", "the permit is %s", p.State)
+	}
 	if !c.ValidUntil.Before(p.ValidUntil) {
 		return Issued{}, conflict("up_to_date", "电子证照已是最新，无需更新；如需签注请到窗口办理", "the credential is up to date; nothing to refresh (endorsement is done at the counter)")
 	}

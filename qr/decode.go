@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
@@ -69,37 +68,60 @@ func (e *TooLargeError) Error() string {
 // Unwrap returns ErrTooLarge.
 func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
-// DefaultBudget is how long [Decode], [DecodeFile] and [DecodeReader]
-// search one image before giving up with [ErrNoCode]. A readable code is
-// usually found in the first attempt, in a few milliseconds; the budget
-// bounds the time spent on an image without one.
-const DefaultBudget = time.Second
+// Effort bounds the work [DecodeEffort] spends on one image, in work
+// units per pixel of the image searched (a unit is about one pixel visited
+// once by one step of the search; images smaller than 1280x720 count as
+// that size). The search runs passes in a fixed order, the most
+// productive first, and stops when a pass decodes or when the next one
+// would overrun the effort, so the same image gives the same answer on any
+// machine, under any load and in WebAssembly; only the time it takes
+// differs, in proportion to the image's size.
+type Effort int64
+
+const (
+	// FrameEffort suits one frame of a camera stream, where the next frame
+	// is a fraction of a second away: the passes that read most codes in
+	// camera photos, about four searches of the frame (see
+	// docs/scanning.md). A 1280x720 frame that spends all of it takes about
+	// 20 ms natively and 45 ms of WebAssembly in Chromium on the test
+	// machine.
+	FrameEffort Effort = 18
+	// PhotoEffort suits a photo or a file decoded once: every pass,
+	// including rescaled and smoothed copies and gozxing's own detector.
+	PhotoEffort Effort = 44
+)
+
+// minEffortPixels is the size below which an image counts as 1280x720 for
+// its effort: reading a code's grid costs about the same in a small image
+// as in a large one, and a small image's passes are cheap.
+const minEffortPixels = 1280 * 720
 
 // Decode finds a QR code in img and returns its payload byte for byte,
 // whatever the segment modes inside (a packed presentation comes back as
 // PackedPrefix and its digits; see [NormalizeScanned]). It is
-// [DecodeWithin] with [DefaultBudget].
+// [DecodeEffort] with [PhotoEffort].
 func Decode(img image.Image) ([]byte, error) {
-	return DecodeWithin(img, DefaultBudget)
+	return DecodeEffort(img, PhotoEffort)
 }
 
-// DecodeWithin is [Decode] with a time budget for the image: a camera loop
-// gives each frame a fraction of a second and moves on to the next one.
-// Attempts run in order of how often they succeed on photos: the hybrid
-// binarizer at full size, at 3/4 and 3/2 size (a different scale corrects a
-// wrong module-size estimate, the usual failure), the global-histogram
-// binarizer, a pass that assumes a clean upright code, the inverted image
-// (light modules on dark), then other scales and a smoothed copy. An attempt
-// is left out once the budget is spent, or when the time the earlier ones
-// took per pixel says it would overrun; the first attempt always runs. Images of
-// more than four megapixels are searched at a reduced size (halved until
-// they fit), and at full size last if the budget allows.
+// DecodeEffort is [Decode] with a bound on the work spent on the image:
+// [FrameEffort] for a camera frame, [PhotoEffort] for a photo, or any
+// other amount. Passes run in order of how often they read camera photos
+// (see [Effort]): the code's own grid reader, which locates the three
+// finder patterns, fits a perspective map to their corners and the
+// alignment patterns and samples every module (on a half-size copy first,
+// then at full size, then sharpened against blur, then inverted for light
+// modules on dark); then gozxing's detector on the image at several
+// scales, with two binarizers, and on a smoothed copy against screen
+// moire. The first pass always runs, whatever the effort. Images of more
+// than four megapixels are searched at a reduced size (halved until they
+// fit), and at full size last if the effort allows.
 //
 // It returns ErrNoCode when nothing decodes, [ErrMultipleCodes] when the
 // image holds two codes with different payloads, and a [TooLargeError] for
 // images over MaxPixels. It never panics on odd input.
-func DecodeWithin(img image.Image, budget time.Duration) ([]byte, error) {
-	d, err := decodeWithin(img, budget)
+func DecodeEffort(img image.Image, e Effort) ([]byte, error) {
+	d, err := decodeEffort(img, e, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -114,15 +136,31 @@ type decoded struct {
 	points  []gozxing.ResultPoint // finder pattern centres (BL, TL, TR), in the attempt's image
 }
 
-func decode(img image.Image) (*decoded, error) { return decodeWithin(img, DefaultBudget) }
+func decode(img image.Image) (*decoded, error) { return decodeEffort(img, PhotoEffort, nil) }
 
-// attempt is one way of reading the image: a rescaled or smoothed copy, a
-// binarizer, and whether the image is inverted or assumed clean.
+// work counts the effort spent on one image.
+type work struct {
+	spent int64
+	limit int64 // the effort; 0 for none
+}
+
+func (w *work) add(n int) { w.spent += int64(n) }
+
+// over reports whether the effort is spent: a pass then stops trying
+// further candidates (it always tries its first).
+func (w *work) over() bool { return w.limit > 0 && w.spent >= w.limit }
+
+// attempt is one pass over the image: which copy of it, and either the
+// grid reader (with its binarisation) or gozxing's detector (with its
+// binarizer, and whether the image is inverted or assumed clean).
 type attempt struct {
 	image   int // index into the scans table
+	grid    bool
+	detect  int // grid: the copy finder patterns are searched in
 	global  bool
 	pure    bool
 	inverse bool
+	linear  bool // grid: binarise in linear light
 }
 
 // Scans of the working image, built when an attempt first needs them.
@@ -135,39 +173,61 @@ const (
 	scan5of4
 	scanBlur
 	scanDouble
+	scanSharp     // sharpened against blur
+	scanHalfSharp // the same at half size
+	scanInverse   // light and dark exchanged
+	scanHalfInverse
 	scanOriginal // the image at full size when the working image is reduced
 	numScans
 )
 
-// attempts in order; see DecodeWithin.
+// attempts in order; see DecodeEffort. The order was set by how many
+// images each pass reads alone and at what cost, on the tune set of
+// qr/testdata/photos (and more photos from its seed stream) and on the
+// older corpus, never on the held-out set: the grid reader on a half-size
+// copy (cheap, and enough for codes of 4 pixels a module or more), at full
+// size, sharpened (defocus, motion blur), and inverted at half size;
+// gozxing's detector at 2/3 size and full size; the grid reader on a
+// smoothed copy (moire) and binarised in linear light (thin dark lines);
+// then the rest, for photos.
 var attempts = []attempt{
-	{image: scanFull},
-	{image: scan3of4},
-	{image: scan3of2},
-	{image: scanFull, global: true},
-	{image: scanFull, pure: true},
-	{image: scanFull, inverse: true},
-	{image: scanFull, inverse: true, pure: true},
-	{image: scanHalf},
+	{grid: true, image: scanFull, detect: scanHalf},
+	{grid: true, image: scanFull, detect: scanFull},
+	{grid: true, image: scanSharp, detect: scanSharp},
+	{grid: true, image: scanInverse, detect: scanHalfInverse},
 	{image: scan2of3},
+	{image: scanFull},
+	{grid: true, image: scanBlur, detect: scanBlur},
+	{grid: true, image: scanFull, detect: scanFull, linear: true},
 	{image: scan5of4},
+	{image: scanFull, global: true},
+	{image: scan3of4, global: true},
+	{image: scanHalf},
+	{image: scan3of4},
+	{grid: true, image: scanSharp, detect: scanHalfSharp},
+	{image: scan3of2},
 	{image: scanBlur},
+	{grid: true, image: scanInverse, detect: scanInverse},
+	{image: scanFull, inverse: true},
+	{image: scan3of2, global: true},
 	{image: scanDouble},
 	{image: scan3of4, inverse: true},
 	{image: scan3of2, inverse: true},
-	{image: scan3of4, global: true},
-	{image: scan3of2, global: true},
+	{image: scanFull, pure: true},
+	{image: scanFull, inverse: true, pure: true},
 	{image: scanOriginal},
 }
 
-// Size limits of the scans: a reduced working image for large photos, and
-// no enlarged copy above a few megapixels.
+// Size limits of the scans: a reduced working image for large photos, no
+// enlarged copy above a few megapixels, and no search for finder patterns
+// at half size in images smaller than a 1280x720 frame.
 const (
-	workPixels  = 4_000_000
-	maxEnlarged = 4_000_000
+	workPixels    = 4_000_000
+	maxEnlarged   = 4_000_000
+	minHalfSearch = 600
 )
 
-// scanner holds the scans of one image and the time spent on it.
+// scanner holds the scans of one image.
 type scanner struct {
 	work    *grayImage // the image searched, reduced when large
 	full    *grayImage // the image at full size
@@ -175,7 +235,31 @@ type scanner struct {
 	skipped [numScans]bool
 }
 
-func (s *scanner) scan(i int) *grayImage {
+// Work units follow the time steps take in WebAssembly, where a unit
+// takes about 3 ns in Chromium on the test machine and 1.3 ns natively
+// (BenchmarkFrameEffort, and the browser test in qr/internal/scanbench,
+// measure it). scanCost is the work of making scan i, per pixel of the
+// working image.
+var scanCost = [numScans]float64{
+	scan3of4: 0.85, scan3of2: 3.4, scanHalf: 0.6, scan2of3: 0.7, scan5of4: 2.3,
+	scanBlur: 3, scanDouble: 4, scanSharp: 3.5, scanHalfSharp: 0.6, scanInverse: 0.6,
+	scanHalfInverse: 0.6,
+}
+
+// Work of the steps of a pass.
+const (
+	grayCost         = 1       // per pixel of the image, converting it to grey
+	gridPixelCost    = 3       // per pixel searched for finder patterns (binarising, run scanning)
+	gozxingPixelCost = 3.5     // per pixel of a gozxing pass
+	gridReadCost     = 400_000 // reading the grids one grid pass finds, an estimate before it runs
+	quadPixelCost    = 2       // per pixel of the box around a finder, per threshold tried
+	sampleCost       = 5       // one grey level interpolated at a point
+	moduleCost       = 25      // one module's level (five points)
+	thresholdCost    = 4       // per module, turning levels into bits
+	decodeCost       = 250_000 // one gozxing decode of a bit matrix
+)
+
+func (s *scanner) scan(i int, w *work) *grayImage {
 	if s.scans[i] != nil || s.skipped[i] {
 		return s.scans[i]
 	}
@@ -187,6 +271,12 @@ func (s *scanner) scan(i int) *grayImage {
 		}
 		return g.resize(w, h)
 	}
+	half := func(g *grayImage) *grayImage {
+		if g == nil || g.w/2 < minCodePixels || g.h/2 < minCodePixels {
+			return nil
+		}
+		return g.half()
+	}
 	var out *grayImage
 	switch i {
 	case scanFull:
@@ -196,9 +286,7 @@ func (s *scanner) scan(i int) *grayImage {
 	case scan3of2:
 		out = scale(3, 2)
 	case scanHalf:
-		if g.w/2 >= minCodePixels && g.h/2 >= minCodePixels {
-			out = g.half()
-		}
+		out = half(g)
 	case scan2of3:
 		out = scale(2, 3)
 	case scan5of4:
@@ -209,16 +297,87 @@ func (s *scanner) scan(i int) *grayImage {
 		if g.w*g.h <= maxDoublePixels {
 			out = g.double()
 		}
+	case scanSharp:
+		out = g.sharpen(1.5)
+	case scanHalfSharp:
+		out = half(s.scan(scanSharp, w))
+	case scanInverse:
+		out = g.inverse()
+	case scanHalfInverse:
+		out = half(s.scan(scanInverse, w))
 	case scanOriginal:
 		if s.full != s.work {
 			out = s.full
 		}
 	}
+	w.add(int(scanCost[i] * float64(g.w*g.h)))
 	s.scans[i], s.skipped[i] = out, out == nil
 	return out
 }
 
-func decodeWithin(img image.Image, budget time.Duration) (*decoded, error) {
+// samplers are the images a grid attempt reads modules from: a sharpened
+// or smoothed copy locates the code, and the modules are read from it and
+// from the image itself.
+func (s *scanner) samplers(a attempt, g *grayImage) []*grayImage {
+	if a.image == scanSharp || a.image == scanBlur {
+		return []*grayImage{g, s.work}
+	}
+	return []*grayImage{g}
+}
+
+// cost estimates the work of attempt a on the scans, before it runs:
+// binarising and searching the image for a grid attempt, and about three
+// such steps for gozxing's (its binarizer and its detector are slower per
+// pixel). Scans not made yet count too.
+func (s *scanner) cost(a attempt) int64 {
+	px := func(i int) float64 {
+		if s.scans[i] != nil {
+			return float64(s.scans[i].w * s.scans[i].h)
+		}
+		g := s.work
+		f := map[int]float64{scanHalf: 0.25, scanHalfSharp: 0.25, scanHalfInverse: 0.25, scan3of4: 0.5625,
+			scan3of2: 2.25, scan2of3: 0.444, scan5of4: 1.5625, scanDouble: 4}[i]
+		if f == 0 {
+			f = 1
+		}
+		if i == scanOriginal {
+			g = s.full
+		}
+		return f * float64(g.w*g.h)
+	}
+	var c float64
+	need := map[int]bool{a.image: true}
+	if a.grid {
+		need[a.detect] = true
+	}
+	// A half-size copy of a sharpened or inverted image needs that first.
+	if need[scanHalfSharp] {
+		need[scanSharp] = true
+	}
+	if need[scanHalfInverse] {
+		need[scanInverse] = true
+	}
+	for i := range need {
+		if s.scans[i] == nil && !s.skipped[i] {
+			c += scanCost[i] * float64(s.work.w*s.work.h)
+		}
+	}
+	if a.grid {
+		c += gridPixelCost*px(a.detect) + gridReadCost
+	} else {
+		c += gozxingPixelCost * px(a.image)
+	}
+	return int64(c)
+}
+
+// passTrace records the passes of one search, for tests.
+type passTrace struct {
+	passes []attempt
+	errs   []error
+	spent  []int64 // work spent after each pass
+}
+
+func decodeEffort(img image.Image, e Effort, tr *passTrace) (*decoded, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrNoCode)
 	}
@@ -229,47 +388,67 @@ func decodeWithin(img image.Image, budget time.Duration) (*decoded, error) {
 	if err := checkPixels(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
-	start := time.Now()
 	s := &scanner{full: toGray(img)}
 	s.work = s.full
 	for s.work.w*s.work.h > workPixels {
 		s.work = s.work.half()
 	}
 	var (
+		budget  = int64(e) * int64(max(s.work.w*s.work.h, minEffortPixels))
+		w       = work{limit: max(budget, 1)}
 		lastErr error
-		nsPerPx float64 // the slowest attempt so far, per pixel
-		largest float64 // pixels of the largest image tried
 		tried   int
-		skipped int // attempts left out for lack of time
+		skipped int // attempts left out for lack of effort
 	)
+	w.add(grayCost * s.full.w * s.full.h)
 	for _, a := range attempts {
-		g := s.scan(a.image)
-		if g == nil {
-			continue
-		}
-		px := float64(g.w * g.h)
-		// Larger images cost more per pixel (more finder candidates):
-		// scale the estimate for an image larger than any tried so far.
-		est := nsPerPx * px * max(1, px/largest)
-		if tried > 0 && time.Duration(float64(time.Since(start))+est) > budget {
+		if tried > 0 && w.spent+s.cost(a) > budget {
 			skipped++
 			continue
 		}
-		t0 := time.Now()
-		d, err := decodeGray(g, a)
+		// Finder patterns are searched at half size only in images large
+		// enough for a camera frame; a smaller image has small modules.
+		if a.grid && (a.detect == scanHalf || a.detect == scanHalfSharp || a.detect == scanHalfInverse) &&
+			min(s.work.w, s.work.h) < minHalfSearch {
+			continue
+		}
+		g := s.scan(a.image, &w)
+		if g == nil {
+			continue
+		}
+		var d *decoded
+		var err error
+		if a.grid {
+			det := s.scan(a.detect, &w)
+			if det == nil {
+				continue
+			}
+			d, err = safeReadGrids(det, s.samplers(a, g), a.linear, &w)
+		} else {
+			d, err = decodeGray(g, a)
+			w.add(int(gozxingPixelCost * float64(g.w*g.h)))
+		}
 		tried++
-		nsPerPx = max(nsPerPx, float64(time.Since(t0))/px)
-		largest = max(largest, px)
+		if tr != nil {
+			tr.passes = append(tr.passes, a)
+			tr.errs = append(tr.errs, err)
+			tr.spent = append(tr.spent, w.spent)
+		}
 		if err == nil {
-			if err := checkSecond(g, a, d); err != nil {
-				return nil, err
+			if !a.grid {
+				if err := checkSecond(g, a, d); err != nil {
+					return nil, err
+				}
 			}
 			return d, nil
+		}
+		if errors.Is(err, ErrMultipleCodes) {
+			return nil, err
 		}
 		lastErr = err
 	}
 	if skipped > 0 {
-		return nil, fmt.Errorf("%w (time budget of %v: %d attempts made, %d left out)", ErrNoCode, budget, tried, skipped)
+		return nil, fmt.Errorf("%w (effort %d a pixel: %d passes made, %d left out)", ErrNoCode, e, tried, skipped)
 	}
 	if lastErr != nil && !isNotFound(lastErr) {
 		return nil, fmt.Errorf("%w (%v)", ErrNoCode, lastErr)
@@ -277,7 +456,18 @@ func decodeWithin(img image.Image, budget time.Duration) (*decoded, error) {
 	return nil, ErrNoCode
 }
 
-// decodeGray runs one attempt on g.
+// safeReadGrids is readGrids with any panic turned into an error: the
+// grid reader's arithmetic on odd input must not take the caller down.
+func safeReadGrids(det *grayImage, samplers []*grayImage, linear bool, w *work) (d *decoded, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("qr: grid reader failure: %v", r)
+		}
+	}()
+	return readGrids(det, samplers, linear, w)
+}
+
+// decodeGray runs one gozxing attempt on g.
 func decodeGray(g *grayImage, a attempt) (*decoded, error) {
 	var src gozxing.LuminanceSource = newGraySource(g)
 	if a.inverse {
@@ -539,7 +729,10 @@ func decodeBinarizer(bin gozxing.Binarizer, pure bool) (out *decoded, err error)
 	if err != nil {
 		return nil, err
 	}
-	d, err := readSegments(res)
+	meta := res.GetResultMetadata()
+	ecl, _ := meta[gozxing.ResultMetadataType_ERROR_CORRECTION_LEVEL].(string)
+	theirs, _ := meta[gozxing.ResultMetadataType_BYTE_SEGMENTS].([][]byte)
+	d, err := readSegments(res.GetRawBytes(), ecl, theirs)
 	if err != nil {
 		return nil, err
 	}
@@ -549,10 +742,7 @@ func decodeBinarizer(bin gozxing.Binarizer, pure bool) (out *decoded, err error)
 
 // readSegments re-reads the segments from the error-corrected codewords
 // (see bitstream.go) and cross-checks the byte segments gozxing reported.
-func readSegments(res *gozxing.Result) (*decoded, error) {
-	meta := res.GetResultMetadata()
-	ecl, _ := meta[gozxing.ResultMetadataType_ERROR_CORRECTION_LEVEL].(string)
-	raw := res.GetRawBytes()
+func readSegments(raw []byte, ecl string, theirs [][]byte) (*decoded, error) {
 	version, err := versionForDataCodewords(len(raw), ecl)
 	if err != nil {
 		return nil, err
@@ -567,7 +757,6 @@ func readSegments(res *gozxing.Result) (*decoded, error) {
 			mine = append(mine, s.data)
 		}
 	}
-	theirs, _ := meta[gozxing.ResultMetadataType_BYTE_SEGMENTS].([][]byte)
 	if len(mine) != len(theirs) {
 		return nil, fmt.Errorf("%w: %d byte segments, gozxing saw %d", errBitstream, len(mine), len(theirs))
 	}

@@ -49,13 +49,18 @@
 // [Decode] returns the payload byte for byte, whatever the segment modes in
 // the symbol: it re-reads the segments from the error-corrected codewords
 // instead of trusting a guessed character set or the byte segments alone.
-// It is built for phone photos: it tries the hybrid binarizer at full size,
-// then at 3/4 and 3/2 size (a wrong module-size estimate is gozxing's usual
-// failure on photos, and another scale corrects it), the global-histogram
-// binarizer, the inverted image (light code on a dark background), other
-// scales and a smoothed copy against screen moire. [DecodePresentation]
-// also checks that the payload has the shape of a presentation
-// ([ErrNotPresentation] for a web address or a text cut short).
+// It is built for phone photos of a phone screen. Its own grid reader finds
+// the three finder patterns (in any rotation and under strong tilt), fits a
+// perspective map to their twelve outer corners, reads the version, refines
+// the map on the alignment patterns (one map per cell of their grid, which
+// follows lens distortion), and samples every module; the levels become
+// bits against local thresholds, also after a deblurring step on the
+// module grid; gozxing decodes the bits (format, unmasking, Reed-Solomon).
+// Later passes search a sharpened copy (defocus, motion blur), an inverted
+// one (light code on a dark background), and run gozxing's own detector at
+// several scales and with two binarizers. [DecodePresentation] also checks
+// that the payload has the shape of a presentation ([ErrNotPresentation]
+// for a web address or a text cut short).
 //
 // Errors say what was wrong with the image: [ErrNoCode] (nothing readable,
 // including half a code), [ErrMultipleCodes] (two codes with different
@@ -65,20 +70,21 @@
 // image header before a single pixel is decoded. Nothing in this package
 // panics on bad input.
 //
-// # Time
+// # Effort
 //
-// A code in a 1280x720 camera frame decodes in about 18 ms on one core of
-// a loaded machine, JPEG decoding included (about 0.5x the time zbarimg
-// takes per frame, see docs/performance.md); nearly half of that is the
-// JPEG decoder, a third the binarizer, and a sixth the search for a second
-// code. An image without a code goes through every attempt until
-// [DefaultBudget] (one second) is spent; [DecodeWithin] takes another
-// budget, for example a fraction of a second per camera frame. Images over
-// four megapixels are searched at a reduced size first, so even a
-// 40-megapixel image without a code gives up after about the budget.
+// The search is bounded by work, not time: [DecodeEffort] takes an [Effort]
+// in work units (about one pixel visited once), runs its passes in a fixed
+// order, the most productive first, and stops before a pass that would
+// overrun it. The same image therefore gives the same answer on a fast or a
+// busy machine and in WebAssembly, which only take longer. [FrameEffort]
+// suits one camera frame, [PhotoEffort] (what [Decode] uses) a photo.
+// Images over four megapixels are searched at a reduced size first.
+// docs/scanning.md has the measurements.
 //
-// The corpus in testdata/corpus (56 degraded photos: 2 to 4 pixels per
-// module, JPEG quality 50 to 70, rotation, blur, noise, tilt, glare, a phone
-// screen's moire, 1280x720 frames) is written by qr/internal/corpusgen;
-// scripts/bench-scan.sh compares this decoder with zbarimg on it.
+// Two corpora test it, written by two independent generators (see
+// testdata/README.md): testdata/corpus (qr/internal/corpusgen: degraded
+// drawings of a code) and testdata/photos (qr/internal/photogen: a camera
+// model photographing a phone screen), the latter split into a tune set
+// and a held-out set. scripts/bench-scan.sh compares this decoder with zbar
+// and zxing-cpp on all of them.
 package qr

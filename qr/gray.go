@@ -50,6 +50,11 @@ func toGray(img image.Image) *grayImage {
 			row := g.pix[y*w : (y+1)*w]
 			for x := range row {
 				p := src[4*x : 4*x+4 : 4*x+4]
+				if p[3] == 0xff {
+					// Opaque, as camera frames are: no premultiplying.
+					row[x] = byte((uint32(p[0]) + 2*uint32(p[1]) + uint32(p[2])) * 0x101 / 4 >> 8)
+					continue
+				}
 				// Premultiply in 16 bits as color.NRGBA.RGBA does.
 				a := uint32(p[3]) * 0x101
 				r := uint32(p[0]) * 0x101 * a / 0xffff
@@ -209,6 +214,15 @@ func (g *grayImage) blur3() *grayImage {
 		for x := range row {
 			row[x] = byte((int(a[x]) + int(b[x]) + int(c[x]) + 4) / 9)
 		}
+	}
+	return out
+}
+
+// inverse returns a copy with light and dark exchanged.
+func (g *grayImage) inverse() *grayImage {
+	out := &grayImage{w: g.w, h: g.h, pix: make([]byte, len(g.pix))}
+	for i, v := range g.pix {
+		out.pix[i] = 255 - v
 	}
 	return out
 }

@@ -4,8 +4,11 @@
 # with a fresh store; an ineligible application is told every unmet
 # condition; an eligible one is approved by an officer; the wallet scans the
 # offer QR, receives its credential and shows a live QR; a verifier syncs
-# the trust data and verifies the QR offline; a revoker revokes; after the
-# next sync the same scan is refused. Needs curl.
+# the trust data and verifies the QR offline; the permit is re-issued to a
+# new phone, whose code is accepted while the old phone's is refused as
+# superseded (and its wallet says so); a revoker revokes; after the next
+# sync the same scan is refused and the wallet says the permit is revoked.
+# Needs curl.
 #
 # Every line that starts with "$ " is a command exactly as this script runs
 # it (one shell, through eval): pasted in order into a shell in an empty
@@ -67,15 +70,32 @@ run 'permit verify --cache verifier-cache --purpose public-service --qr code.png
 step "6. The same code for a credit loan: refused, whatever the status"
 run 'refused permit verify --cache verifier-cache --purpose credit-loan --qr code.png'
 
-step "7. A revoker revokes the permit; the served status list changes at once"
+step "7. A new phone: an officer re-issues the permit (same number, dates and history); the new phone's wallet scans the offer"
+run 'curl -s -X POST "$PERMITD_URL/v1/permits/$NO/offers" -H "Authorization: Bearer $OFFICER" -o reissue.json'
+run 'json qr_png < reissue.json | base64 -d > reissue.png'
+run 'permit wallet init --dir phone2'
+run 'permit wallet trust --dir phone2 --from "$PERMITD_URL" --pin "$PERMITD_PIN"'
+run 'permit wallet accept --dir phone2 --qr reissue.png'
+
+step "8. The old phone's code, made before it checked its status, is refused as superseded; its wallet then says so and makes no more codes"
+run 'permit wallet show --dir wallet --purpose public-service --qr old-phone.png'
+run 'permit verifier sync --dir verifier-cache'
+run 'refused permit verify --cache verifier-cache --purpose public-service --qr old-phone.png'
+run 'permit wallet list --dir wallet'
+run 'refused permit wallet show --dir wallet --purpose public-service'
+run 'permit wallet show --dir phone2 --purpose public-service --qr code.png'
+run 'permit verify --cache verifier-cache --purpose public-service --qr code.png'
+
+step "9. A revoker revokes the permit; the served status list changes at once"
 run 'curl -s -X POST "$PERMITD_URL/v1/permits/$NO/revoke" -H "Authorization: Bearer $REVOKER" -H "Content-Type: application/json" -d "{\"reason\": \"the holder left the city\"}" -o revoked.json'
 run "sed 's/\"history\":\\[[^]]*\\],//' revoked.json"
 
-step "8. The verifier's next sync fetches only what changed; the same scan is refused as revoked"
+step "10. The verifier's next sync fetches only what changed; the same scan is refused as revoked; the wallet says so"
 run 'permit verifier sync --dir verifier-cache'
 run 'refused permit verify --cache verifier-cache --purpose public-service --qr code.png'
+run 'permit wallet list --dir phone2'
 
-step "9. What the service logged (no tokens, no citizen ID numbers); it stops; its audit chain"
+step "11. What the service logged (no tokens, no citizen ID numbers); it stops; its audit chain"
 run 'tail -n 4 permitd.log'
 run 'kill $PID; wait $PID'
 PID=

@@ -249,3 +249,16 @@ func TestEndorseBatches(t *testing.T) {
 		t.Fatalf("Ningbo's own job %+v", a)
 	}
 }
+
+// TestRefreshRevokedPermit: a refresh for a revoked permit says so, rather
+// than that the credential is up to date.
+func TestRefreshRevokedPermit(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	key := testKey(40)
+	p, _ := ts.issue(t, 1, key)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "left the city"}}, 200, nil)
+	if w := ts.do(ts.refreshRequest(t, p.Number, key, p.Issuer)); w.Code != 409 || errorCode(w) != "permit_revoked" {
+		t.Fatalf("refresh of a revoked permit: %d %s", w.Code, w.Body)
+	}
+}

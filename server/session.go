@@ -47,7 +47,13 @@ type sessionData struct {
 	Secret  string `json:"s"`
 	Expires int64  `json:"e"`
 	CSRF    string `json:"c"`
+	// Until is when the session ends however busy: a copied cookie does not
+	// live on by being used.
+	Until int64 `json:"u"`
 }
+
+// sessionMax is the longest a console session lasts, a working day.
+const sessionMax = 12 * time.Hour
 
 func newSessions(key []byte, idle time.Duration, r io.Reader, secure bool) (*sessions, error) {
 	if key == nil {
@@ -122,7 +128,7 @@ func (ss *sessions) start(c echo.Context, secret string, now time.Time) (string,
 	if _, err := io.ReadFull(ss.rand, b); err != nil {
 		return "", err
 	}
-	d := sessionData{Secret: secret, Expires: now.Add(ss.idle).Unix(), CSRF: base64.RawURLEncoding.EncodeToString(b)}
+	d := sessionData{Secret: secret, Expires: now.Add(ss.idle).Unix(), CSRF: base64.RawURLEncoding.EncodeToString(b), Until: now.Add(sessionMax).Unix()}
 	v, err := ss.seal(d)
 	if err != nil {
 		return "", err
@@ -143,6 +149,10 @@ func (ss *sessions) read(c echo.Context, now time.Time) (string, error) {
 		ss.clear(c)
 		return "", apiErrorZH(http.StatusUnauthorized, "session_expired", "长时间未操作，登录已失效，请重新登录", "the session ended after a time without use; log in again")
 	}
+	if now.Unix() >= d.Until {
+		ss.clear(c)
+		return "", apiErrorZH(http.StatusUnauthorized, "session_expired", "登录已超过 12 小时，请重新登录", "the session is more than 12 hours old; log in again")
+	}
 	switch c.Request().Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
@@ -151,7 +161,7 @@ func (ss *sessions) read(c echo.Context, now time.Time) (string, error) {
 			return "", apiErrorZH(http.StatusForbidden, "csrf", "请求缺少本次登录的 CSRF 令牌", "the request lacks this session's CSRF token (X-CSRF-Token)")
 		}
 	}
-	d.Expires = now.Add(ss.idle).Unix()
+	d.Expires = min(now.Add(ss.idle).Unix(), d.Until)
 	if v, err := ss.seal(d); err == nil {
 		ss.cookie(c, v, int(ss.idle.Seconds()))
 	}

@@ -77,6 +77,18 @@ func TestConsoleSession(t *testing.T) {
 	if w := ts.do(withCookie(req{method: "GET", path: "/v1/session"}, "")); w.Code != 401 || errorCode(w) != "session_expired" {
 		t.Fatalf("idle session: %d %s", w.Code, w.Body)
 	}
+	// However busy, a session ends after 12 hours.
+	ck, _, _ = ts.login(t, officer)
+	for range 12*60/10 - 1 {
+		ts.setNow(ts.clock().Add(10 * time.Minute))
+		w := ts.must(t, withCookie(req{method: "GET", path: "/v1/session"}, ""), 200, nil)
+		cs := (&http.Response{Header: w.Header()}).Cookies()
+		ck = cs[0].Name + "=" + cs[0].Value
+	}
+	ts.setNow(ts.clock().Add(10 * time.Minute))
+	if w := ts.do(withCookie(req{method: "GET", path: "/v1/session"}, "")); w.Code != 401 || errorCode(w) != "session_expired" {
+		t.Fatalf("a session used for 12 hours: %d %s", w.Code, w.Body)
+	}
 	// Revoking the token ends its sessions at once.
 	ck, s, _ = ts.login(t, ts.tokens[issuer.RoleAuditor])
 	var toks struct{ Tokens []TokenResponse }

@@ -10,9 +10,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"time"
@@ -24,10 +24,6 @@ import (
 
 // maxResponse caps what the wallet reads from an issuer.
 const maxResponse = 1 << 20
-
-// ErrIssuerMetadata reports an issuer whose published metadata is missing,
-// malformed or names another issuer.
-var ErrIssuerMetadata = errors.New("issuer metadata")
 
 // AcceptOption says which issuers Accept takes offers from: give it
 // TrustedIssuers, or AnyIssuer for testing.
@@ -145,7 +141,7 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 		}
 		nonce = nr.CNonce
 	}
-	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, nonce, now)
+	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, nonce, h.issuerTime(now))
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
 	}
@@ -175,6 +171,20 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 type issuerClient struct {
 	ctx context.Context
 	c   *http.Client
+	// date is the issuer's clock as its last answer gave it (its Date
+	// header), zero before an answer with one.
+	date time.Time
+}
+
+// issuerTime returns the time to date a proof of possession with: the
+// issuer's clock as its last answer gave it, else now. A proof is judged by
+// the issuer's clock alone, so a device whose clock is wrong still proves
+// its key.
+func (h *issuerClient) issuerTime(now time.Time) time.Time {
+	if h.date.IsZero() {
+		return now
+	}
+	return h.date
 }
 
 func (h *issuerClient) getJSON(u string, v any) error {
@@ -193,6 +203,31 @@ func (h *issuerClient) post(u, token, ctype string, body []byte) ([]byte, error)
 }
 
 func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, error) {
+	hdr := http.Header{}
+	if ctype != "" {
+		hdr.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		hdr.Set("Authorization", "Bearer "+token)
+	}
+	a, err := h.send(method, u, hdr, body, maxResponse)
+	if err != nil {
+		return nil, err
+	}
+	return a.body, nil
+}
+
+// answer is an issuer's answer of status 2xx or 304.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send makes a request and reads at most limit bytes of the answer. An
+// answer of another status than 2xx or 304 is an error: an *IssuerError
+// when it carries an error code in JSON.
+func (h *issuerClient) send(method, u string, hdr http.Header, body []byte, limit int64) (*answer, error) {
 	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") {
 		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", u)
 	}
@@ -200,30 +235,27 @@ func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if ctype != "" {
-		r.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
+	maps.Copy(r.Header, hdr)
 	resp, err := h.c.Do(r)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		h.date = d
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxResponse {
-		return nil, fmt.Errorf("%s: answer larger than %d bytes", u, maxResponse)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: answer larger than %d bytes", u, limit)
 	}
-	if resp.StatusCode/100 != 2 {
-		var oe oid4vci.Error
-		if json.Unmarshal(data, &oe) == nil && oe.Code != "" {
-			return nil, &oe
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
+		if ie := issuerError(resp.StatusCode, data); ie != nil {
+			return nil, ie
 		}
 		return nil, fmt.Errorf("%s: %s: %q", u, resp.Status, data[:min(len(data), 200)])
 	}
-	return data, nil
+	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }

@@ -166,6 +166,8 @@ func (f *fakeIssuer) stepOf(r *http.Request) string {
 }
 
 func (f *fakeIssuer) serve(w http.ResponseWriter, r *http.Request) {
+	// The issuer's clock is the test's: the wallet dates its proof by it.
+	w.Header().Set("Date", acceptNow.UTC().Format(http.TimeFormat))
 	step := f.stepOf(r)
 	f.mu.Lock()
 	f.paths = append(f.paths, r.Method+" "+r.URL.Path)

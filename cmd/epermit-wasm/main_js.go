@@ -80,7 +80,7 @@ func newAPI(s *browser.Session) js.Value {
 		return s.Verify(text, purpose, now)
 	}))
 	api.Set("decodeImage", syncFunc(func(a *args) any {
-		w, h, budget := a.optInt(1, "width"), a.optInt(2, "height"), a.optInt(3, "budgetMs")
+		w, h, frames := a.optInt(1, "width"), a.optInt(2, "height"), a.optInt(3, "frames")
 		n := a.byteLen(0, "pixels")
 		if a.err != nil {
 			return nil
@@ -93,7 +93,7 @@ func newAPI(s *browser.Session) js.Value {
 		if a.err != nil {
 			return nil
 		}
-		return browser.DecodeImage(pix, int(w), int(h), budget)
+		return browser.DecodeImage(pix, int(w), int(h), frames)
 	}))
 	api.Set("encodeQR", syncFunc(func(a *args) any {
 		text, packed := a.str(0, "text"), a.optBool(1)
@@ -139,6 +139,7 @@ func newAPI(s *browser.Session) js.Value {
 		}
 		return func() (any, error) { return s.Present(key, cred, purpose, aud, nonce, now), nil }
 	}))
+	addWalletStatus(api, s)
 
 	return api
 }

@@ -230,7 +230,7 @@ func TestTrustAndRefusals(t *testing.T) {
 	wantFail(t, "inspect short key", api.Call("inspect", "x", w.jwks, u8(make([]byte, 31))), browser.CodeBadInput)
 	wantFail(t, "inspect key as string", api.Call("inspect", "x", w.jwks, "key"), browser.CodeBadInput)
 	wantFail(t, "decodeImage string", api.Call("decodeImage", "pixels", 1, 1), browser.CodeBadInput)
-	wantFail(t, "decodeImage wrong length", api.Call("decodeImage", js.Global().Get("Uint8ClampedArray").New(4), 2, 2), browser.CodeBadInput)
+	wantFail(t, "decodeImage wrong length", api.Call("decodeImage", js.Global().Get("Uint8ClampedArray").New(8), 2, 2), browser.CodeBadInput)
 	wantFail(t, "decodeImage huge", api.Call("decodeImage", js.Global().Get("Uint8ClampedArray").New(4), 100000, 100000), browser.CodeTooLarge)
 	noise := make([]byte, 120*90*4)
 	_, _ = rand.Read(noise)

@@ -29,7 +29,8 @@ Usage:
   permit wallet trust --dir DIR [--from URL] [--pin THUMBPRINT]
   permit wallet add --dir DIR [--jwks FILE] FILE
   permit wallet accept --dir DIR [--insecure-any-issuer] (OFFER_URI | --qr IMAGE)
-  permit wallet list --dir DIR
+  permit wallet list --dir DIR [--offline]
+  permit wallet refresh --dir DIR [--permit NO]
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N | --live [--live-for D]] [--qr FILE] [--packed=false]
   permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
   permit verify (--trust FILE [--pin THUMBPRINT] [--status FILE]... | --cache DIR) [--purpose P] [--aud A] [--nonce N] [--json]
@@ -96,28 +97,29 @@ func printError(w io.Writer, err error) {
 type command func(e *env, args []string) error
 
 var commands = map[string]command{
-	"keys new":      keysNew,
-	"issue":         issueCmd,
-	"status new":    statusNew,
-	"status set":    statusSet,
-	"status show":   statusShow,
-	"trust sign":    trustSign,
-	"wallet init":   walletInit,
-	"wallet trust":  walletTrust,
-	"wallet add":    walletAdd,
-	"wallet accept": walletAccept,
-	"verifier sync": verifierSync,
-	"wallet list":   walletList,
-	"wallet show":   walletShow,
-	"verify":        verifyCmd,
-	"help":          func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"-h":            func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"--help":        func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"version":       func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
-	"keys":          groupHelp("keys"),
-	"status":        groupHelp("status"),
-	"trust":         groupHelp("trust"),
-	"wallet":        groupHelp("wallet"),
+	"keys new":       keysNew,
+	"issue":          issueCmd,
+	"status new":     statusNew,
+	"status set":     statusSet,
+	"status show":    statusShow,
+	"trust sign":     trustSign,
+	"wallet init":    forResidents(walletInit),
+	"wallet trust":   forResidents(walletTrust),
+	"wallet add":     forResidents(walletAdd),
+	"wallet accept":  forResidents(walletAccept),
+	"verifier sync":  verifierSync,
+	"wallet list":    forResidents(walletList),
+	"wallet show":    forResidents(walletShow),
+	"wallet refresh": forResidents(walletRefresh),
+	"verify":         verifyCmd,
+	"help":           func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"-h":             func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"--help":         func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"version":        func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
+	"keys":           groupHelp("keys"),
+	"status":         groupHelp("status"),
+	"trust":          groupHelp("trust"),
+	"wallet":         groupHelp("wallet"),
 }
 
 func groupHelp(name string) command {

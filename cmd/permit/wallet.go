@@ -179,9 +179,23 @@ func walletAdd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) valid until %s\n", sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID),
-		en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	printStored(e, en, trust.Text{})
 	return nil
+}
+
+// printStored says which permit the wallet now holds: in English first
+// (the line scripts read: "stored permit NO (NAME, MASKED-ID) ..."), then
+// in Chinese, with the place and the issuer by name.
+func printStored(e *env, en wallet.Entry, from trust.Text) {
+	zh, enPlace := permit.Division(en.Region).Name()
+	until := permitDates(en).ValidUntil.String()
+	by, byZH := "", ""
+	if from.EN != "" {
+		by, byZH = " from "+sanitize(from.EN)+",", "，签发机关："+sanitize(from.ZH)
+	}
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s)%s valid until %s, %s\n已保存居住证 %s（%s，%s）%s，有效期至 %s，居住地：%s\n",
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), by, until, sanitize(enPlace),
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), byZH, until, sanitize(zh))
 }
 
 func walletAccept(e *env, args []string) error {
@@ -195,14 +209,14 @@ func walletAccept(e *env, args []string) error {
 		return err
 	}
 	var trusted wallet.AcceptOption
+	var list *trust.List
 	if *anyIssuer {
 		fmt.Fprintln(e.stderr, "permit: WARNING: --insecure-any-issuer: the issuer of this offer is NOT checked against a trust list.")
 		fmt.Fprintln(e.stderr, "permit: WARNING: a phishing link could put a forged permit in this wallet. Use it for testing only.")
 		fmt.Fprintln(e.stderr, "permit: 警告：未核对签发机关是否在信任列表中，钓鱼链接可能向钱包写入伪造的居住证，仅供测试使用。")
 		trusted = wallet.AnyIssuer()
 	} else {
-		list, err := heldTrustList(w.Dir())
-		if err != nil {
+		if list, err = heldTrustList(w.Dir()); err != nil {
 			return err
 		}
 		trusted = wallet.TrustedIssuers(list)
@@ -226,71 +240,100 @@ func walletAccept(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) from %s, valid until %s\n", sanitize(en.PermitNo), sanitize(en.Name),
-		sanitize(en.MaskedID), sanitize(en.Issuer), en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	printStored(e, en, issuerNames(list, en.Issuer))
 	return nil
 }
 
-// walletList prints one tab-separated line per permit held:
+// walletList prints each permit held: a tab-separated line for scripts
 //
-//	PERMIT-NO  NAME  MASKED-ID  window opens DATE (in N days)  valid until DATE  NOTE
+//	PERMIT-NO  NAME  MASKED-ID  PLACE  valid until DATE  STANDING
 //
-// The endorsement window and the permit's state follow package permit's
-// rules (permit.Permit.WindowOpens, permit.Permit.State) on today's date in
-// China time. Inside the window, and once overdue, a warning also goes to
-// stderr so that scripts reading stdout notice.
+// (STANDING is one of REVOKED, SUPERSEDED, SUSPENDED, OVERDUE,
+// ENDORSEMENT-DUE, NOT-YET-VALID, VALID) and, indented, in Chinese then in
+// English: the place and the issuer by name, the status and when it was
+// checked, and what to do. Online (the default) it first checks each
+// credential's status list, and asks the issuer for a refreshed credential
+// where there may be one (the endorsement window is open or past, or a
+// newer credential exists): a resident whose permit was endorsed at the
+// counter or in a bulk job sees it here without another step. Dates follow
+// package permit's rules on today's date in China time. For a permit that
+// is not VALID a warning also goes to stderr, so that scripts reading
+// stdout notice.
 func walletList(e *env, args []string) error {
-	w, _, err := openWallet(e, "wallet list", args, nil)
+	var offline *bool
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet list", args, func(fs flagSet) {
+		offline = fs.Bool("offline", false, "do not go online: show the status as last checked")
+		timeout = fs.Duration("timeout", 30*time.Second, "give up going online after this long")
+	})
 	if err != nil {
 		return err
 	}
-	list, err := w.List()
-	if err != nil {
-		return err
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet list takes no arguments, got %q", errUsage, pos[0])
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
 	now := e.now()
-	for _, en := range list {
-		line, warning := listLine(en, now)
-		fmt.Fprintln(e.stdout, line)
-		if warning != "" {
-			fmt.Fprintf(e.stderr, "permit: warning: %s\n", warning)
+	sts, list, refreshed, err := walletStatus(ctx, w, now, *offline, true)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		word, advice := standing(st, now)
+		fmt.Fprintln(e.stdout, permitHeader(st, word))
+		for _, l := range statusLines(st, list, now) {
+			fmt.Fprintln(e.stdout, l)
+		}
+		if r, ok := refreshed[st.PermitNo]; ok {
+			fmt.Fprintf(e.stdout, "  %s\n  %s\n", sanitize(r.ZH), sanitize(r.EN))
+		}
+		if word != "VALID" {
+			fmt.Fprintf(e.stderr, "permit: 警告：居住证 %s：%s\npermit: warning: permit %s: %s\n",
+				sanitize(st.PermitNo), sanitize(advice.ZH), sanitize(st.PermitNo), sanitize(advice.EN))
 		}
 	}
-	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "no permits yet: add one with \"permit wallet add\"")
+	if len(sts) == 0 {
+		fmt.Fprintln(e.stdout, "钱包中还没有居住证：用 \"permit wallet accept\" 领取\nno permits yet: receive one with \"permit wallet accept\"")
 	}
 	return nil
 }
 
-// listLine returns the wallet list line of en at now, and the warning to
-// give on stderr, if any. The credential's fields are the issuer's text:
-// they go through sanitize, which also keeps a tab out of a column.
-func listLine(en wallet.Entry, now time.Time) (line, warning string) {
-	no := sanitize(en.PermitNo)
-	// Dates are counted in China time, as printed on the permit: the
-	// credential's exp is 00:00 UTC+8 of the day the endorsement is due.
-	p := permit.Permit{
-		IssueDate:  permit.DateOf(en.IssuedAt, permit.ChinaTime()),
-		ValidUntil: permit.DateOf(en.Expires, permit.ChinaTime()),
+// walletRefresh asks the issuer for the endorsed credential of a permit
+// held, with a proof of the device key, and says what happened: refreshed
+// (until when), up to date, or refused and why.
+func walletRefresh(e *env, args []string) error {
+	var permitNo *string
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet refresh", args, func(fs flagSet) {
+		permitNo = fs.String("permit", "", "permit number (default: the only one)")
+		timeout = fs.Duration("timeout", time.Minute, "give up after this long")
+	})
+	if err != nil {
+		return err
 	}
-	today := permit.DateOf(now, permit.ChinaTime())
-	opens, due := p.WindowOpens(), today.DaysUntil(p.ValidUntil)
-	window := fmt.Sprintf("window opened %s", opens)
-	note := fmt.Sprintf("%d days until endorsement is due", due)
-	switch p.State(today) {
-	case permit.StateOverdue:
-		note = "ENDORSEMENT OVERDUE: the permit is suspended until endorsed"
-		warning = fmt.Sprintf("permit %s: endorsement was due on %s: the permit is suspended until endorsed", no, p.ValidUntil)
-	case permit.StateEndorsementDue:
-		note = fmt.Sprintf("endorse now: the endorsement window is open (%d days left)", due)
-		warning = fmt.Sprintf("permit %s: the endorsement window is open: have it endorsed before %s (%d days left)", no, p.ValidUntil, due)
-	case permit.StateNotYetValid:
-		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
-		warning = fmt.Sprintf("permit %s: issued on %s, after today (%s): check the device clock", no, p.IssueDate, today)
-	default:
-		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet refresh takes no arguments, got %q", errUsage, pos[0])
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\tvalid until %s\t%s", no, sanitize(en.Name), sanitize(en.MaskedID), window, p.ValidUntil, note), warning
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	now := e.now()
+	o := goOnline(ctx, w, now)
+	if o.list == nil {
+		_, err := heldTrustList(w.Dir())
+		return err
+	}
+	r, err := w.Refresh(ctx, *permitNo, o.client, o.list, now)
+	if err != nil {
+		return err
+	}
+	words := refreshWords(r, nil)
+	fmt.Fprintf(e.stdout, "%s\t%s\n%s\n", sanitize(r.Entry.PermitNo), sanitize(words.ZH), sanitize(words.EN))
+	if r.New {
+		// The new credential's own status entry, for wallet show.
+		w.CheckStatus(ctx, o.client, o.list, now)
+	}
+	return nil
 }
 
 // liveRefresh is how often wallet show --live makes a new presentation. The
@@ -373,6 +416,19 @@ func walletShow(e *env, args []string) error {
 	}
 	req := wallet.Request{Purpose: *purpose, Audience: *aud, Nonce: *nonce}
 	if *live {
+		// The code is about to be shown at a counter: learn the permit's
+		// status first if the network is there (briefly), else go by what
+		// the wallet knew.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		walletStatus(ctx, w, e.now(), false, false)
+		cancel()
+	}
+	if st, ok := heldStatusOf(w, *permitNo); ok {
+		if word, advice := standing(st, e.now()); word != "VALID" && st.LiveCode() {
+			fmt.Fprintf(e.stderr, "permit: 警告：%s\npermit: warning: %s\n", sanitize(advice.ZH), sanitize(advice.EN))
+		}
+	}
+	if *live {
 		return refusal(e, showLive(e, w, *permitNo, req, *packed, *qrFile, *liveFor))
 	}
 	req.Now = e.now()
@@ -393,6 +449,21 @@ func walletShow(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s\t%d characters\tQR version %d (M)\n", *qrFile, len(text), code.Version())
 	return nil
+}
+
+// heldStatusOf returns the status the wallet holds of the credential held
+// for permitNo ("" for the only one).
+func heldStatusOf(w *wallet.Wallet, permitNo string) (wallet.Status, bool) {
+	sts, err := w.HeldStatus()
+	if err != nil {
+		return wallet.Status{}, false
+	}
+	for _, st := range sts {
+		if permitNo == "" && len(sts) == 1 || st.PermitNo == permitNo {
+			return st, true
+		}
+	}
+	return wallet.Status{}, false
 }
 
 // refusal prints the policy's reason for a refused purpose, in Chinese and
@@ -449,8 +520,13 @@ func showLive(e *env, w *wallet.Wallet, permitNo string, req wallet.Request, pac
 	if pu, ok := policy.Purpose(purpose); ok {
 		title = fmt.Sprintf(" (%s, %s)", sanitize(pu.Title.EN), sanitize(pu.Title.ZH))
 	}
-	header := fmt.Sprintf("permit %s (%s, %s), purpose %s%s\n%s\n",
-		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(purpose), title, disclosureLine(policy, purpose))
+	place, _ := permit.Division(en.Region).Name()
+	header := fmt.Sprintf("permit %s (%s, %s, %s), purpose %s%s\n%s\n",
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(place), sanitize(purpose), title, disclosureLine(policy, purpose))
+	if st, ok := heldStatusOf(w, en.PermitNo); ok {
+		c := checkedWords(st, e.now())
+		header += sanitize(c.ZH) + "\n" + sanitize(c.EN) + "\n"
+	}
 
 	tty := liveTerminal(e.stdout)
 	start := e.now()

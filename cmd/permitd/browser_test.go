@@ -302,7 +302,7 @@ func TestBrowserApps(t *testing.T) {
 	}
 	other := tab(t, browser)
 	step(t, other, "open a foreign offer", chromedp.Navigate(s.base+"/wallet/?offer="+url.QueryEscape(evil)))
-	poll(t, other, "the foreign offer to be refused", `(() => { const e = document.querySelector("#offer-status"); return !!e && e.dataset.state === "error" && e.textContent.includes("only") })()`)
+	poll(t, other, "the foreign offer to be refused", `(() => { const e = document.querySelector("#offer-status"); return !!e && e.dataset.state === "error" && /只接受|only/.test(e.textContent) })()`)
 	poll(t, other, "the held permit", fmt.Sprintf(`!!document.querySelector('#permit-card[data-permit-no=%q]')`, p.Number))
 
 	// 2. The verifier verifies the code from a chosen photo.

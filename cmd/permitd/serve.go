@@ -110,7 +110,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		ln.Close()
 		return err
 	}
-	srv, err := server.New(server.Config{BaseURL: c.baseURL, Service: e.svc, Root: e.root, Logger: log, TempDir: c.data,
+	srv, err := server.New(server.Config{BaseURL: c.baseURL, Service: e.svc, Now: now, Root: e.root, Logger: log, TempDir: c.data,
 		SessionKey: sessionKey(e.indexKey), RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps,
 		TrustedProxies: trusted, MetricsToken: *metricsToken})
 	if err != nil {

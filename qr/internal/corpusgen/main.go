@@ -1,10 +1,10 @@
 // Command corpusgen writes the corpus of degraded QR photos that the qr
-// package's decode-rate test reads, and compares decoders on it.
+// package's decode-rate test reads (qr/internal/scanbench compares
+// decoders on it).
 //
 // Run from the module root:
 //
 //	go run ./qr/internal/corpusgen            # rewrite qr/testdata/corpus
-//	go run ./qr/internal/corpusgen -compare   # qr.Decode, plain gozxing and zbarimg side by side
 //
 // The corpus is deterministic: every image draws its parameters from its own
 // seeded PCG generator, so running the generator again writes the same bytes
@@ -25,20 +25,10 @@ import (
 )
 
 func main() {
-	out := flag.String("out", "qr/testdata/corpus", "corpus directory to write, or to read with -compare")
+	out := flag.String("out", "qr/testdata/corpus", "corpus directory to write")
 	texts := flag.String("texts", "qr/testdata", "directory holding presentations/*.txt and rfc-presentation.txt")
-	compare := flag.Bool("compare", false, "decode the corpus with qr.Decode, plain gozxing and zbarimg and print a table")
-	rounds := flag.Int("rounds", 3, "with -compare: timed decodes per image and decoder (the median counts)")
-	zbar := flag.String("zbarimg", "zbarimg", "with -compare: the zbarimg command")
-	verbose := flag.Bool("v", false, "with -compare: print the result of every decode")
 	flag.Parse()
-	var err error
-	if *compare {
-		err = runCompare(os.Stdout, *out, *texts, *zbar, *rounds, *verbose)
-	} else {
-		err = generate(*out, *texts)
-	}
-	if err != nil {
+	if err := generate(*out, *texts); err != nil {
 		fmt.Fprintln(os.Stderr, "corpusgen:", err)
 		os.Exit(1)
 	}
