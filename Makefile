@@ -2,24 +2,28 @@
 # (installs chromium, nodejs and curl when run as root on Debian, or says which tests
 # it skipped); make demo: the main job end to end, against a permitd it starts
 # itself; make demo-offline: the same with the CLI alone; make bench, make lint;
+# make bench-peers: our verifier against sd-jwt-js on the same presentations;
 # make interop: independent wallet and SD-JWT libraries against permitd.
 
 GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan lint clean interop
+.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan bench-peers lint clean interop
 
 all: build
 
 build: wasm
 	$(GO) build -o $(BIN)/ ./cmd/permit ./cmd/permitd
 
-# The browser apps' WebAssembly module (the Go verifier, QR decoder and wallet)
-# and Go's loader for it, embedded into permitd by package web.
+# The browser apps' WebAssembly module (the Go verifier, QR decoder and wallet),
+# the same precompressed with brotli (epermit.wasm.br, sent to browsers that take
+# it; about a minute of CPU, kept in the user's cache by content) and Go's loader
+# for it, embedded into permitd by package web.
 WASM_DIR := web/static/app
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_DIR)/epermit.wasm ./cmd/epermit-wasm
+	$(GO) run ./internal/cmd/brotli $(WASM_DIR)/epermit.wasm
 	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASM_DIR)/wasm_exec.js
 
 test: test-deps wasm
@@ -44,6 +48,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./sdjwt
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrictMatchesJSON$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeValueMatchesRoundTrip$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME) ./verifier
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHolderJWK$$' -fuzztime $(FUZZTIME) ./keys
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
@@ -51,6 +57,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadSnapshot$$' -fuzztime $(FUZZTIME) ./issuer
 	$(GO) test -run '^$$' -fuzz '^FuzzParseApplication$$' -fuzztime $(FUZZTIME) ./permit
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./qr
+	$(GO) test -run '^$$' -fuzz '^FuzzPackRoundTrip$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeScanned$$' -fuzztime $(FUZZTIME) ./qr
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./audit
 	$(GO) test -run '^$$' -fuzz '^FuzzProofNonce$$' -fuzztime $(FUZZTIME) ./oid4vci
@@ -85,6 +92,14 @@ bench:
 # wallet's key and status screens, the console.
 screenshots:
 	$(GO) test -count=1 -run 'TestBrowserApps|TestBrowserWallet|TestConsole' ./cmd/permitd -args -screenshots
+
+# Verification side by side with the OpenWallet Foundation's sd-jwt-js
+# (pinned in peers/package-lock.json), in-process under Node.js 20+, on the
+# same presentations, in one run (docs/performance.md).
+bench-peers:
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench-peers needs node and npm (Node.js 20 or later)" >&2; exit 1; }
+	cd peers && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./peers -dir peers
 
 # QR scanning side by side with zbar and zxing-cpp on the photo corpora (installs them if absent).
 bench-scan:

@@ -24,7 +24,7 @@
 //
 // [Session.Verify] runs the verifier package's Verify, the same code as the
 // command-line tool and the issuer service, on text as a scanner read it
-// (raw, or packed with "ep1:"/"ep2:"), and returns its result with the
+// (raw, or packed with "ep1:", "ep2:" or "ep3:"), and returns its result with the
 // claims under readable names. [DecodeImage] finds a QR code in a camera
 // frame's RGBA pixels; [EncodeQR] draws one as SVG.
 //

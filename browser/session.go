@@ -242,7 +242,7 @@ type VerifyResult struct {
 
 // Verify checks a scanned presentation against the loaded trust data for
 // purpose ("" for trust.DefaultPurpose) at nowMs, with verifier.Verify.
-// text may be raw or packed ("ep1:"/"ep2:", see qr.NormalizeScanned);
+// text may be raw or packed ("ep1:", "ep2:" or "ep3:", see qr.NormalizeScanned);
 // surrounding white space is trimmed. Without trust data the result is
 // refused with trust_missing. The result's reasons say everything that
 // is wrong; it never fails otherwise.

@@ -292,16 +292,13 @@ func (c *Claims) Disclosed() []string {
 	return out
 }
 
-// redecode converts a disclosed JSON value into the group's struct.
+// redecode converts a disclosed JSON value into the group's struct, as
+// decoding it strictly from JSON would.
 func redecode(v any, dst any) error {
 	if _, ok := v.(map[string]any); !ok {
 		return fmt.Errorf("%w: group is not an object", sdjwt.ErrDisclosure)
 	}
-	b, err := jws.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return jws.DecodeStrict(b, dst)
+	return jws.DecodeValue(v, dst)
 }
 
 // GroupOf returns the group a top-level disclosure encodes, or "" if it is

@@ -74,11 +74,12 @@ func packDigits(text string) (string, error) {
 	return b.String(), nil
 }
 
-// Unpack reverses [Pack]: it takes CompactPrefix followed by digits, or
-// PackedPrefix followed by an even number of digits, each pair at most 81
-// (either prefix in either case), and returns the presentation text.
+// Unpack reverses [Pack]: it takes CompactPrefix (or the "ep2:" before it)
+// followed by digits, or PackedPrefix followed by an even number of digits,
+// each pair at most 81 (any prefix in either case), and returns the
+// presentation text.
 func Unpack(s string) (string, error) {
-	if hasPrefixFold(s, CompactPrefix) {
+	if hasPrefixFold(s, CompactPrefix) || hasPrefixFold(s, compactPrefixV2) {
 		text, err := unpackCompact(s)
 		if err != nil {
 			return "", err
@@ -121,8 +122,8 @@ func Unpack(s string) (string, error) {
 
 // NormalizeScanned turns what a scanner read into presentation text. It
 // trims surrounding white space (USB scanners end with Enter, CR or LF) and
-// unpacks text that starts with [CompactPrefix] or [PackedPrefix] (in either
-// case); other text is returned as is.
+// unpacks text that starts with [CompactPrefix], "ep2:" or [PackedPrefix]
+// (in either case); other text is returned as is.
 func NormalizeScanned(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -141,17 +142,17 @@ func checkPresentation(text string) error {
 	case text == "":
 		return ErrEmpty
 	case hasPackedPrefix(text):
-		return fmt.Errorf("qr: presentation starts with a packed prefix (%q or %q)", PackedPrefix, CompactPrefix)
+		return fmt.Errorf("qr: presentation starts with a packed prefix (%q, %q or %q)", PackedPrefix, compactPrefixV2, CompactPrefix)
 	case strings.TrimSpace(text) != text:
 		return errors.New("qr: presentation has surrounding white space")
 	}
 	return nil
 }
 
-// hasPackedPrefix reports whether s starts with PackedPrefix or
-// CompactPrefix, ignoring case.
+// hasPackedPrefix reports whether s starts with PackedPrefix or a compact
+// prefix (CompactPrefix, or the "ep2:" before it), ignoring case.
 func hasPackedPrefix(s string) bool {
-	return hasPrefixFold(s, PackedPrefix) || hasPrefixFold(s, CompactPrefix)
+	return hasPrefixFold(s, PackedPrefix) || hasPrefixFold(s, CompactPrefix) || hasPrefixFold(s, compactPrefixV2)
 }
 
 func hasPrefixFold(s, prefix string) bool {

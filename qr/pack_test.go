@@ -1,9 +1,12 @@
 package qr
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -135,8 +138,15 @@ func TestNormalizeScanned(t *testing.T) {
 }
 
 func FuzzUnpack(f *testing.F) {
-	for _, s := range []string{"ep1:5676", "EP1:81", "ep1:", "ep1:82", "ep1:567", "5676", "ep1:56670413", "ep2:", "ep2:123", "EP2:00000000000000000", "ep2:2769051476151603200065535"} {
+	for _, s := range []string{"ep1:5676", "EP1:81", "ep1:", "ep1:82", "ep1:567", "5676", "ep1:56670413", "ep2:", "ep2:123", "EP2:00000000000000000", "ep2:2769051476151603200065535",
+		"ep3:", "ep3:00000000000000000", "EP3:123"} {
 		f.Add(s)
+	}
+	for _, name := range []string{"residence-proof", "police-check"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", "presentations", name+".txt")); err == nil {
+			p, _ := Pack(strings.TrimSpace(string(b)))
+			f.Add(p)
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		out, err := Unpack(s)
@@ -228,4 +238,136 @@ func TestVersionGoal(t *testing.T) {
 			t.Errorf("default presentation packed at M: version %d, goal 22", pk[1])
 		}
 	}
+}
+
+// TestUnpackEp2: codes made before ep3 (by Pack as it was, kept in
+// testdata) still read.
+func TestUnpackEp2(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"residence-proof", "police-check"} {
+		packed, err := os.ReadFile(filepath.Join("testdata", "presentations", name+".ep2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("testdata", "presentations", name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NormalizeScanned(string(packed))
+		if err != nil || got != strings.TrimSpace(string(want)) {
+			t.Errorf("%s: ep2 code unpacks to %.40q..., %v", name, got, err)
+		}
+	}
+}
+
+// TestPackElidesDigests: the digests a reader computes are left out of the
+// packed form and put back exactly, whatever the presentation holds: no
+// KB-JWT, a KB-JWT whose sd_hash is wrong, a disclosure twice, one the
+// credential does not list, several.
+func TestPackElidesDigests(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("testdata", "presentations", "police-check.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimSpace(string(b))
+	parts := strings.Split(text, "~")
+	jwt, disc, kb := parts[0], parts[1], parts[2]
+	reKB := func(kb, sdHash string) string { // the KB-JWT with another sd_hash, signature kept
+		seg := strings.Split(kb, ".")
+		payload, _ := b64.DecodeString(seg[1])
+		var m map[string]any
+		if err := json.Unmarshal(payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["sd_hash"] = sdHash
+		out, _ := json.Marshal(m)
+		return seg[0] + "." + b64.EncodeToString(out) + "." + seg[2]
+	}
+	other := b64.EncodeToString([]byte(`["salt","x",1]`))
+	for _, tc := range []struct {
+		name, text string
+		holes      int
+	}{
+		{"as shown", text, 2},
+		{"no KB-JWT", jwt + "~" + disc + "~", 1},
+		{"no disclosure, no KB-JWT", jwt + "~", 0},
+		{"sd_hash of something else", jwt + "~" + disc + "~" + reKB(kb, digest("x")), 1},
+		{"disclosure twice", jwt + "~" + disc + "~" + disc + "~" + reKB(kb, digest(jwt+"~"+disc+"~"+disc+"~")), 2},
+		{"a disclosure not in the credential", jwt + "~" + other + "~" + disc + "~" + reKB(kb, digest(jwt+"~"+other+"~"+disc+"~")), 2},
+		{"only a KB-JWT", jwt + "~" + reKB(kb, digest(jwt+"~")), 1},
+	} {
+		p, err := Pack(tc.text)
+		if err != nil || !strings.HasPrefix(p, CompactPrefix) {
+			t.Fatalf("%s: Pack: %.10q, %v", tc.name, p, err)
+		}
+		if back, err := Unpack(p); err != nil || back != tc.text {
+			t.Errorf("%s: Unpack(Pack(x)) != x: %v", tc.name, err)
+		}
+		segs := mustSegments(t, tc.text)
+		if holes := elide(tc.text, segs); len(holes) != tc.holes {
+			t.Errorf("%s: %d digests left out, want %d", tc.name, len(holes), tc.holes)
+		}
+	}
+}
+
+// mustSegments splits text as packCompact does.
+func mustSegments(t *testing.T, text string) []frameSeg {
+	t.Helper()
+	var segs []frameSeg
+	for i, part := range strings.Split(text, "~") {
+		if i > 0 {
+			segs[len(segs)-1].sep = frameTilde
+		}
+		for j, s := range strings.Split(part, ".") {
+			raw, err := b64.DecodeString(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j > 0 {
+				segs[len(segs)-1].sep = frameDot
+			}
+			segs = append(segs, frameSeg{raw: raw, sep: frameEnd})
+		}
+	}
+	return segs
+}
+
+// FuzzPackRoundTrip builds presentations whose issuer payload lists the
+// digests of their disclosures (among other bytes) and whose KB-JWT carries
+// the sd_hash, and holds Unpack(Pack(x)) == x.
+func FuzzPackRoundTrip(f *testing.F) {
+	f.Add([]byte(`{"_sd":[`), []byte("a\x00b"), uint8(3), true)
+	f.Add([]byte(`x`), []byte(""), uint8(0), false)
+	f.Add([]byte(``), []byte("\x00\x00"), uint8(200), true)
+	f.Fuzz(func(t *testing.T, payload, disclosures []byte, at uint8, withKB bool) {
+		var discs []string
+		for _, d := range bytes.Split(disclosures, []byte{0}) {
+			if len(discs) < 8 {
+				discs = append(discs, b64.EncodeToString(d))
+			}
+		}
+		body := slices.Clone(payload)
+		for _, d := range discs {
+			i := 0
+			if len(body) > 0 {
+				i = int(at) % (len(body) + 1)
+			}
+			body = slices.Concat(body[:i], []byte(`"`+digest(d)+`"`), body[i:])
+		}
+		text := "eyJ." + b64.EncodeToString(body) + ".c2ln~"
+		for _, d := range discs {
+			text += d + "~"
+		}
+		if withKB {
+			text += "eyJ." + b64.EncodeToString([]byte(`{"sd_hash":"`+digest(text)+`"}`)) + ".c2ln"
+		}
+		p, err := Pack(text)
+		if err != nil {
+			return // e.g. an empty disclosure: not a presentation
+		}
+		if back, err := Unpack(p); err != nil || back != text {
+			t.Fatalf("Unpack(Pack(%q)) = %q, %v", text, back, err)
+		}
+	})
 }

@@ -87,7 +87,11 @@ func TestCorpus(t *testing.T) {
 			continue
 		}
 		if string(got) != e.want {
-			t.Fatalf("%s: wrong payload %q", e.file, shorten(string(got)))
+			// A code packed by an earlier Pack ("ep2:") holds the same
+			// presentation in other digits.
+			if pres, err := Unpack(string(got)); !hasPackedPrefix(e.want) || err != nil || pres != e.text {
+				t.Fatalf("%s: wrong payload %q", e.file, shorten(string(got)))
+			}
 		}
 		if pres, err := NormalizeScanned(string(got)); err != nil || pres != e.text || checkShape(pres) != nil {
 			t.Fatalf("%s: presentation differs: %v", e.file, err)
@@ -153,7 +157,11 @@ func TestPhotos(t *testing.T) {
 			continue
 		}
 		if string(got) != want {
-			t.Fatalf("%s: wrong payload %q", col[0], shorten(string(got)))
+			// A code packed by an earlier Pack ("ep2:") holds the same
+			// presentation in other digits.
+			if pres, err := Unpack(string(got)); col[4] != "true" || err != nil || pres != strings.TrimSpace(string(b)) {
+				t.Fatalf("%s: wrong payload %q", col[0], shorten(string(got)))
+			}
 		}
 		ok[set]++
 	}

@@ -203,7 +203,20 @@ func (p Presentation) WithoutKeyBinding() string {
 func (p Presentation) String() string { return p.WithoutKeyBinding() + p.KeyBinding }
 
 // SDHash returns the sd_hash a KB-JWT must carry for the presentation.
-func (p Presentation) SDHash() string { return Digest(p.WithoutKeyBinding()) }
+func (p Presentation) SDHash() string {
+	// The digest of WithoutKeyBinding, written into a buffer on the stack
+	// when it fits rather than into a new string: a verification does this
+	// once per scan.
+	var buf [4096]byte
+	b := append(buf[:0], p.IssuerJWT...)
+	b = append(b, '~')
+	for _, d := range p.Disclosures {
+		b = append(b, d...)
+		b = append(b, '~')
+	}
+	sum := sha256.Sum256(b)
+	return b64.EncodeToString(sum[:])
+}
 
 // KeyBindingClaims are the claims of a KB-JWT. NotBefore and Expires are
 // zero when the KB-JWT has no nbf or exp; Bind writes neither, but a

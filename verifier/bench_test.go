@@ -11,34 +11,63 @@ import (
 	"github.com/epermit/epermit/trust"
 )
 
-// BenchmarkVerify measures a full holder-bound verification of the default
-// presentation (no disclosures) and of a police check (identity disclosed),
-// bound to an Ed25519 device key and to a P-256 one. Compare with
-// BenchmarkTwoEd25519Verify from the same run: the goal is at most 1.15x.
-func BenchmarkVerify(b *testing.B) {
+// benchPurposes are the allowed purposes of the default policy, each with
+// the groups its presentation discloses.
+var benchPurposes = []struct {
+	purpose string
+	groups  []string
+}{
+	{trust.PurposeResidenceProof, nil},
+	{trust.PurposePublicService, []string{credential.GroupResidence}},
+	{trust.PurposeConvenience, []string{credential.GroupIdentity}},
+	{trust.PurposePoliceCheck, []string{credential.GroupIdentity}},
+}
+
+// benchCase is one presentation the benchmarks verify.
+type benchCase struct {
+	name   string // key type/purpose
+	text   string
+	holder crypto.Signer
+	opts   Options
+}
+
+// benchCases returns the presentation of every allowed purpose (with the
+// groups it must disclose), bound to an Ed25519 and to a P-256 device key.
+func benchCases(b *testing.B) []benchCase {
 	f := newFixture(b)
 	p256Issued, p256Key := p256Fixture(b, f)
-	for _, bc := range []struct {
-		name    string
-		purpose string
-		groups  []string
-		issued  string
-		holder  crypto.Signer
-	}{
-		{"default", trust.PurposeResidenceProof, nil, f.issued, holderKey},
-		{"police-check", trust.PurposePoliceCheck, []string{"idn"}, f.issued, holderKey},
-		{"p256-default", trust.PurposeResidenceProof, nil, p256Issued, p256Key},
-		{"p256-police-check", trust.PurposePoliceCheck, []string{"idn"}, p256Issued, p256Key},
-	} {
-		text := present(b, bc.issued, bc.groups, bc.holder, credential.AnyAudience, "bench-nonce", t0)
-		o := Options{Trust: f.trust, Purpose: bc.purpose, Now: t0}
-		if r := Verify(text, o); !r.Valid {
-			b.Fatalf("%+v", r.Reasons)
+	var cs []benchCase
+	for _, key := range []struct {
+		name   string
+		issued string
+		holder crypto.Signer
+	}{{"ed25519", f.issued, holderKey}, {"p256", p256Issued, p256Key}} {
+		for _, pc := range benchPurposes {
+			c := benchCase{
+				name:   key.name + "/" + pc.purpose,
+				text:   present(b, key.issued, pc.groups, key.holder, credential.AnyAudience, "bench-nonce", t0),
+				holder: key.holder,
+				opts:   Options{Trust: f.trust, Purpose: pc.purpose, Now: t0},
+			}
+			if r := Verify(c.text, c.opts); !r.Valid {
+				b.Fatalf("%s: %+v", c.name, r.Reasons)
+			}
+			cs = append(cs, c)
 		}
-		b.Run(bc.name, func(b *testing.B) {
+	}
+	return cs
+}
+
+// BenchmarkVerify measures a full holder-bound verification of every
+// allowed purpose's presentation, bound to an Ed25519 device key and to a
+// P-256 one. BenchmarkVerifyRatioCPU compares each with its raw pair of
+// signature checks.
+func BenchmarkVerify(b *testing.B) {
+	for _, c := range benchCases(b) {
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if !Verify(text, o).Valid {
+				if !Verify(c.text, c.opts).Valid {
 					b.Fatal("refused")
 				}
 			}

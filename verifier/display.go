@@ -1,23 +1,14 @@
 package verifier
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/epermit/epermit/permit"
 )
 
 // MarshalJSON encodes the result with its claims as a flat object of
-// readable names and the data ages in whole seconds.
-func (r *Result) MarshalJSON() ([]byte, error) {
-	type plain Result
-	return json.Marshal(struct {
-		*plain
-		Claims       map[string]any `json:"claims"`
-		TrustAgeSec  int64          `json:"trust_age_s"`
-		StatusAgeSec int64          `json:"status_age_s"`
-	}{(*plain)(r), r.ClaimsMap(), int64(r.TrustAge / time.Second), int64(r.StatusAge / time.Second)})
-}
+// readable names and the data ages in whole seconds (AppendJSON).
+func (r *Result) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
 
 // ClaimsMap returns the verified claims under readable names, or nil.
 func (r *Result) ClaimsMap() map[string]any {

@@ -4,9 +4,12 @@
 // WebAssembly module under /app/ and the names of places and ethnic groups
 // the pages show in /app/names.json (from package permit's tables).
 //
-// The module (app/epermit.wasm, built from cmd/epermit-wasm by "make wasm")
-// and Go's app/wasm_exec.js are build products: a binary built without them
-// still serves the pages, and answers 503 for the module with how to build it.
+// The module (app/epermit.wasm, built from cmd/epermit-wasm by "make wasm",
+// with app/epermit.wasm.br, the same precompressed with brotli) and Go's
+// app/wasm_exec.js are build products: a binary built without them still
+// serves the pages, and answers 503 for the module with how to build it.
+// The module goes to a browser compressed with brotli when it accepts that,
+// with gzip otherwise.
 package web
 
 import (
@@ -16,6 +19,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -25,6 +29,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/epermit/epermit/internal/httpgzip"
 	"github.com/epermit/epermit/permit"
@@ -49,6 +55,25 @@ type file struct {
 
 	gzOnce sync.Once
 	gz     []byte // body compressed, made on first use; nil when not worth it
+
+	brOnce sync.Once
+	br     []byte // body compressed with brotli at build time (FILE.br), or nil
+}
+
+// brotli returns the body precompressed with brotli, or nil when there is
+// none or it is not the body's: a FILE.br left from an earlier build of
+// FILE is checked (once, on first use) and not sent.
+func (f *file) brotli() []byte {
+	f.brOnce.Do(func() {
+		if f.br == nil {
+			return
+		}
+		got, err := io.ReadAll(io.LimitReader(brotli.NewReader(bytes.NewReader(f.br)), int64(len(f.body))+1))
+		if err != nil || !bytes.Equal(got, f.body) {
+			f.br = nil
+		}
+	})
+	return f.br
 }
 
 // gzipped returns the body compressed with gzip, or nil for a small file.
@@ -85,6 +110,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.attachBrotli()
 	conf, err := json.Marshal(map[string]string{"pin": cfg.Pin, "trust_list": "/trust-list", "issuer": cfg.Issuer})
 	if err != nil {
 		return nil, err
@@ -111,6 +137,21 @@ func namesJSON() ([]byte, error) {
 		}
 	}
 	return json.Marshal(map[string]any{"divisions": permit.DivisionNames(), "ethnicities": eth})
+}
+
+// attachBrotli makes each FILE.br, FILE precompressed with brotli by "make
+// wasm", the body FILE is sent with to browsers that take brotli, rather
+// than a file served under its own name. The check that FILE.br is FILE's
+// starts at once, in the background, so that the first browser to ask does
+// not wait for it.
+func (h *Handler) attachBrotli() {
+	for p, f := range h.files {
+		if base := h.files[strings.TrimSuffix(p, ".br")]; strings.HasSuffix(p, ".br") && base != nil {
+			base.br = f.body
+			delete(h.files, p)
+			go base.brotli()
+		}
+	}
 }
 
 func (h *Handler) add(p string, body []byte) {
@@ -164,9 +205,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Add("Vary", "Accept-Encoding")
 	body := f.body
-	if gz := f.gzipped(); gz != nil && httpgzip.Accepted(r) {
-		// The module is 8 MB and compresses to a third: send it compressed,
-		// under the identity body's ETag made weak (the same content).
+	// The module is 8 MB and compresses to a quarter with gzip, a fifth
+	// with brotli: send it compressed, under the identity body's ETag made
+	// weak (the same content).
+	if br := f.brotli(); br != nil && httpgzip.AcceptedEncoding(r, "br") {
+		hd.Set("Content-Encoding", "br")
+		hd.Set("ETag", `W/`+f.etag)
+		body = br
+	} else if gz := f.gzipped(); gz != nil && httpgzip.Accepted(r) {
 		hd.Set("Content-Encoding", "gzip")
 		hd.Set("ETag", `W/`+f.etag)
 		body = gz
@@ -196,6 +242,12 @@ func (h *Handler) Export(dir string) (int, error) {
 			return n, err
 		}
 		n++
+		if br := f.brotli(); br != nil { // for a server that sends precompressed files
+			if err := os.WriteFile(path+".br", br, 0o644); err != nil {
+				return n, err
+			}
+			n++
+		}
 	}
 	return n, nil
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 )
 
 func get(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
@@ -128,5 +130,69 @@ func TestExport(t *testing.T) {
 	names, err := os.ReadFile(filepath.Join(dir, "app", "names.json"))
 	if err != nil || !strings.Contains(string(names), `"330000":["浙江省","Zhejiang"]`) {
 		t.Errorf("names.json: %v %.200s", err, names)
+	}
+}
+
+// TestBrotli: a file "make wasm" precompressed (FILE.br) goes with
+// Content-Encoding br to browsers that take brotli, with gzip to those that
+// take only gzip, unchanged to others; FILE.br is not served by its name,
+// and Export writes it beside FILE.
+func TestBrotli(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("\x00asm module body "), 4096)
+	var br bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	bw.Write(body)
+	bw.Close()
+	h := &Handler{files: map[string]*file{}}
+	h.add("/app/epermit.wasm", body)
+	h.add("/app/epermit.wasm.br", br.Bytes())
+	h.attachBrotli()
+
+	for _, tc := range []struct {
+		accept, encoding string
+	}{
+		{"gzip, deflate, br, zstd", "br"}, {"br", "br"}, {"gzip", "gzip"}, {"br;q=0, gzip", "gzip"}, {"", ""}, {"br;q=0", ""},
+	} {
+		w := get(t, h, "GET", "/app/epermit.wasm", map[string]string{"Accept-Encoding": tc.accept})
+		if w.Code != 200 || w.Header().Get("Content-Encoding") != tc.encoding || w.Header().Get("Content-Type") != "application/wasm" {
+			t.Errorf("Accept-Encoding %q: %d, Content-Encoding %q, want %q", tc.accept, w.Code, w.Header().Get("Content-Encoding"), tc.encoding)
+			continue
+		}
+		var got []byte
+		var err error
+		switch tc.encoding {
+		case "br":
+			got, err = io.ReadAll(brotli.NewReader(w.Body))
+		case "gzip":
+			zr, zerr := gzip.NewReader(w.Body)
+			if zerr != nil {
+				t.Fatal(zerr)
+			}
+			got, err = io.ReadAll(zr)
+		default:
+			got = w.Body.Bytes()
+		}
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("Accept-Encoding %q: body differs: %v", tc.accept, err)
+		}
+	}
+	if w := get(t, h, "GET", "/app/epermit.wasm.br", nil); w.Code != 404 {
+		t.Errorf("FILE.br served by its name: %d", w.Code)
+	}
+	// A FILE.br of another FILE (left from an earlier build) is not sent.
+	stale := &Handler{files: map[string]*file{}}
+	stale.add("/app/epermit.wasm", append(bytes.Clone(body), '!'))
+	stale.add("/app/epermit.wasm.br", br.Bytes())
+	stale.attachBrotli()
+	if w := get(t, stale, "GET", "/app/epermit.wasm", map[string]string{"Accept-Encoding": "br, gzip"}); w.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("a stale FILE.br: Content-Encoding %q, want gzip", w.Header().Get("Content-Encoding"))
+	}
+	dir := t.TempDir()
+	if _, err := h.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "app", "epermit.wasm.br")); err != nil || !bytes.Equal(b, br.Bytes()) {
+		t.Errorf("Export did not write the precompressed module: %v", err)
 	}
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +129,54 @@ func TestCounter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCounterAnswersEachScan: counter mode buffers its verdicts, but a scan
+// at the counter is answered at once. The scanner's pipe gets one line and
+// waits; its verdict must arrive before the next line is typed.
+func TestCounterAnswersEachScan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	codes := []string{f.show(t, t0, "residence-proof"), f.show(t, t0.Add(time.Second), "residence-proof")}
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(f.verifyArgs("residence-proof", "--stdin", "--json"), inR, outW, io.Discard, func() time.Time { return t0.Add(5 * time.Second) })
+		outW.Close()
+	}()
+	verdicts := bufio.NewReader(outR)
+	for i, code := range codes {
+		// Half a line first: nothing may be waiting for it either.
+		if _, err := io.WriteString(inW, code[:len(code)/2]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(inW, code[len(code)/2:]+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		go func() {
+			line, _ := verdicts.ReadString('\n')
+			got <- line
+		}()
+		select {
+		case line := <-got:
+			if !strings.HasPrefix(line, `{"valid":true`) {
+				t.Fatalf("scan %d: verdict %q", i+1, line)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("scan %d: no verdict while the scanner waits: it sits in a buffer", i+1)
+		}
+	}
+	inW.Close()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }

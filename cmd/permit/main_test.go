@@ -45,7 +45,7 @@ func cli(now time.Time, stdin string, args ...string) outcome {
 }
 
 // must runs args at now and fails the test unless it exits 0.
-func must(t *testing.T, now time.Time, args ...string) outcome {
+func must(t testing.TB, now time.Time, args ...string) outcome {
 	t.Helper()
 	o := cli(now, "", args...)
 	if o.code != 0 {
@@ -56,7 +56,7 @@ func must(t *testing.T, now time.Time, args ...string) outcome {
 
 // synced sets the modification time of a fetched file (trust list, status
 // list) to when the verifier synced it: the CLI takes that as its age.
-func synced(t *testing.T, at time.Time, paths ...string) {
+func synced(t testing.TB, at time.Time, paths ...string) {
 	t.Helper()
 	for _, p := range paths {
 		if err := os.Chtimes(p, at, at); err != nil {
@@ -79,7 +79,7 @@ type fixture struct {
 
 var pinLine = regexp.MustCompile(`(?m)^root thumbprint \(pin this in verifiers\): ([A-Za-z0-9_-]{43})$`)
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	d := t.TempDir()
 	f := &fixture{
@@ -129,7 +129,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // show makes a presentation at now for purpose.
-func (f *fixture) show(t *testing.T, now time.Time, purpose string) string {
+func (f *fixture) show(t testing.TB, now time.Time, purpose string) string {
 	t.Helper()
 	o := must(t, now, "wallet", "show", "--dir", f.wallet, "--purpose", purpose)
 	return strings.TrimSpace(o.stdout)

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -76,7 +76,7 @@ func verifyCmd(e *env, args []string) error {
 	// coloured one-line verdicts for a person at a terminal.
 	tty := isTerminal(e.stdout)
 	jsonOut := *asJSON || (*stdin && !*asText && !tty)
-	p := &printer{e: e, json: jsonOut, color: !jsonOut && tty}
+	p := &printer{w: e.stdout, json: jsonOut, color: !jsonOut && tty}
 
 	switch {
 	case *stdin:
@@ -103,10 +103,22 @@ func verifyText(s string, o verifier.Options, now time.Time) *verifier.Result {
 
 // counter reads one code per line (a USB scanner types it and presses
 // Enter), prints one verdict per line, and keeps going whatever it reads.
+//
+// Verdicts are buffered while more lines are waiting (a file, or a pipe
+// that delivered many at once) and written out as soon as no complete line
+// is: a scan at the counter is answered at once, and a batch does not cost
+// a write per line.
 func counter(e *env, o verifier.Options, p *printer) error {
-	in := bufio.NewReader(e.stdin)
+	in := bufio.NewReaderSize(e.stdin, 64<<10)
+	out := bufio.NewWriterSize(p.w, 64<<10)
+	p.w = out
 	refused := false
 	for {
+		if !lineWaiting(in) {
+			if err := out.Flush(); err != nil {
+				return err // standard output is gone: nobody reads the verdicts
+			}
+		}
 		line, tooLong, err := readLine(in, verifier.MaxInput)
 		if tooLong {
 			p.verdict(verifier.Verify(strings.Repeat("x", verifier.MaxInput+1), withNow(o, e.now())))
@@ -120,10 +132,20 @@ func counter(e *env, o verifier.Options, p *printer) error {
 			break // io.EOF or a read error: the input is over
 		}
 	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
 	if refused {
 		return errRefused
 	}
 	return nil
+}
+
+// lineWaiting reports whether r has a complete line buffered, which reading
+// it will not wait for.
+func lineWaiting(r *bufio.Reader) bool {
+	b, _ := r.Peek(r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 func withNow(o verifier.Options, now time.Time) verifier.Options { o.Now = now; return o }
@@ -197,21 +219,19 @@ func notAfter(t, now time.Time) time.Time {
 }
 
 type printer struct {
-	e     *env
+	w     io.Writer
 	json  bool
 	color bool
+	buf   []byte // the JSON verdict being written
 }
 
 // verdict prints r and returns errRefused when the permit was refused.
 func (p *printer) verdict(r *verifier.Result) error {
 	if p.json {
-		b, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(p.e.stdout, "%s\n", sanitize(string(b)))
+		p.buf = r.AppendJSON(p.buf[:0])
+		io.WriteString(p.w, sanitize(string(p.buf))+"\n")
 	} else {
-		fmt.Fprintln(p.e.stdout, p.line(r))
+		fmt.Fprintln(p.w, p.line(r))
 	}
 	if !r.Valid {
 		return errRefused

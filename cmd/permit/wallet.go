@@ -397,7 +397,7 @@ func walletShow(e *env, args []string) error {
 		aud = fs.String("aud", "", "verifier's audience (challenge mode, with --nonce)")
 		nonce = fs.String("nonce", "", "verifier's nonce (challenge mode)")
 		qrFile = fs.String("qr", "", "write the code as a PNG file (with --live: rewritten at each refresh)")
-		packed = fs.Bool("packed", true, "pack the QR compactly (ep2: digits in numeric mode); --packed=false for the raw SD-JWT text")
+		packed = fs.Bool("packed", true, "pack the QR compactly (ep3: digits in numeric mode); --packed=false for the raw SD-JWT text")
 		live = fs.Bool("live", false, "draw the code in the terminal and make a new one every 30 s until interrupted")
 		liveFor = fs.Duration("live-for", 0, "with --live: stop after this long (default: until interrupted)")
 	})

@@ -1,6 +1,6 @@
 // Package httpgzip holds the two halves of sending a stored document
 // gzip-compressed: compressing it once, and reading whether a request
-// takes gzip.
+// takes gzip (or another content coding the document was stored in).
 package httpgzip
 
 import (
@@ -25,10 +25,15 @@ func Compress(body []byte) []byte {
 
 // Accepted reports whether the request's Accept-Encoding takes gzip: it
 // names gzip with a quality other than 0.
-func Accepted(r *http.Request) bool {
+func Accepted(r *http.Request) bool { return AcceptedEncoding(r, "gzip") }
+
+// AcceptedEncoding reports whether the request's Accept-Encoding names the
+// content coding (such as "br" for a body precompressed with brotli) with a
+// quality other than 0.
+func AcceptedEncoding(r *http.Request, coding string) bool {
 	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+		if strings.EqualFold(strings.TrimSpace(name), coding) && strings.ReplaceAll(q, " ", "") != "q=0" {
 			return true
 		}
 	}
