@@ -229,11 +229,13 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 	if err == nil {
 		return len(calls), errors.New("postgres: the transaction was rolled back at commit")
 	}
-	if classify(err) != failConnection || xid == 0 {
+	if xid == 0 {
 		conn.Close(context.Background())
 		return len(calls), err
 	}
-	// The connection failed during the commit: it may have happened.
+	// The commit failed, or its answer was lost with the connection (a
+	// backend may report its termination instead of a commit it has made):
+	// ask the database.
 	pid := conn.PgConn().PID()
 	conn.Close(context.Background())
 	committed, rerr := s.resolve(xid, pid)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -121,11 +122,16 @@ const (
 	failWait
 )
 
-// Conflict SQLSTATEs: serialization failure, deadlock, unique violation (a
-// key read as absent that another transaction created meanwhile).
+// classify tells what err means for the transaction. Conflicts are a
+// serialization failure, a deadlock, or a unique violation (a key read as
+// absent that another transaction created meanwhile). An error that ends
+// the session (FATAL: the backend was terminated, the server is shutting
+// down; class 08, connection exception; class 57, operator intervention or
+// a canceled statement) loses the transaction.
 func classify(err error) failure {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || pe.Severity == "FATAL" || pe.Severity == "PANIC" ||
+		strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57") {
 		return failConnection
 	}
 	switch pe.Code {

@@ -206,8 +206,12 @@ func (c *Cluster) Stop() error {
 
 var nameSeq atomic.Int64
 
-// dsn is the test database of this test binary; skip says why there is none.
-var dsn, skip string
+// The test database of this test binary, in cluster unless it came from
+// EPERMIT_PG_DSN; skip says why there is none.
+var (
+	dsn, skip string
+	cluster   *Cluster
+)
 
 // Main runs the tests of m against a throwaway cluster with a database
 // "epermit" (or the database of EPERMIT_PG_DSN), and stops the cluster
@@ -236,6 +240,7 @@ func Main(m *testing.M) {
 		os.Exit(2)
 	}()
 	code := 1
+	cluster = c
 	if dsn, err = c.CreateDatabase("epermit"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
@@ -246,6 +251,21 @@ func Main(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
+}
+
+// Restart stops the test cluster as a crash does (immediate shutdown: no
+// checkpoint, recovery from the WAL at the next start) and starts it again
+// on the same port. It skips t when the database is not a throwaway
+// cluster.
+func Restart(t testing.TB) error {
+	DSN(t)
+	if cluster == nil {
+		t.Skip("the database of " + EnvDSN + " is not restarted by tests")
+	}
+	if err := cluster.run("pg_ctl", "-D", cluster.data(), "-m", "immediate", "-w", "stop"); err != nil {
+		return err
+	}
+	return cluster.start()
 }
 
 // DSN returns the connection string of the test database, or skips t when

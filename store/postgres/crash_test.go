@@ -1,0 +1,146 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/store/postgres"
+	"github.com/epermit/epermit/store/postgres/pgtest"
+)
+
+// writes runs workers × rounds Updates, each writing its own key and
+// incrementing a shared counter, while disrupt runs (it is told how many
+// Updates have returned so far); it checks that every acknowledged Update
+// is in the store and no other one is.
+func writes(t *testing.T, s *postgres.Store, workers, rounds int, disrupt func(stop <-chan struct{}, returned func() int)) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var failures []error
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				key := fmt.Sprintf("w%02d-%03d", w, i)
+				err := s.Update(ctx, func(tx issuer.Tx) error {
+					v, err := tx.Get(issuer.BucketMeta, []byte("counter"))
+					if err != nil {
+						return err
+					}
+					n, _ := strconv.Atoi(string(v))
+					if err := tx.Put(issuer.BucketMeta, []byte("counter"), []byte(strconv.Itoa(n+1))); err != nil {
+						return err
+					}
+					return tx.Put(issuer.BucketPermits, []byte(key), []byte("v"))
+				})
+				mu.Lock()
+				acked[key] = err == nil
+				if err != nil {
+					failures = append(failures, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	returned := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	go func() { disrupt(stop, returned); close(done) }()
+	wg.Wait()
+	close(stop)
+	<-done
+
+	n := 0
+	for key, ok := range acked {
+		_, present := getString(t, s, issuer.BucketPermits, key)
+		if ok {
+			n++
+		}
+		if ok != present {
+			t.Errorf("%s: acknowledged %v, in the store %v", key, ok, present)
+		}
+	}
+	if v, _ := getString(t, s, issuer.BucketMeta, "counter"); v != strconv.Itoa(n) {
+		t.Errorf("counter = %s after %d acknowledged increments", v, n)
+	}
+	if n == 0 {
+		t.Fatal("no write was acknowledged")
+	}
+	t.Logf("%d of %d acknowledged; %+v", n, len(acked), s.Stats())
+	for _, err := range failures[:min(len(failures), 3)] {
+		t.Logf("failed: %v", err)
+	}
+	if s.Stats().Lost == 0 {
+		t.Error("no transaction was lost: the test disturbed nothing")
+	}
+}
+
+// TestKilledConnections ends the store's backends again and again
+// (pg_terminate_backend) while Updates run: idle, mid-transaction, or
+// committing.
+func TestKilledConnections(t *testing.T) {
+	app := pgtest.Name("kill")
+	schema := newSchema(t)
+	s, err := postgres.Open(context.Background(), pgtest.DSN(t)+"&application_name="+app, postgres.Options{Schema: schema, MaxConns: 4, MaxRetries: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	killer, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer killer.Close(context.Background())
+	var kills atomic.Int64
+	writes(t, s, 12, 20, func(stop <-chan struct{}, _ func() int) {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			var n int64
+			// One backend at a time, whatever it is doing.
+			err := killer.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid
+				FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			kills.Add(n)
+		}
+	})
+	t.Logf("%d backends ended", kills.Load())
+}
+
+// TestServerCrash stops the server as a crash does (pg_ctl stop -m
+// immediate) while Updates run, and starts it again: acknowledged writes
+// survive, the others are not there.
+func TestServerCrash(t *testing.T) {
+	schema := newSchema(t)
+	s := openStore(t, schema, postgres.Options{MaxConns: 4, MaxRetries: 20})
+	writes(t, s, 8, 30, func(stop <-chan struct{}, returned func() int) {
+		for returned() < 40 {
+			time.Sleep(time.Millisecond)
+		}
+		if err := pgtest.Restart(t); err != nil {
+			t.Error(err)
+		}
+	})
+}
