@@ -1,9 +1,18 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,3 +73,149 @@ func harness() storetest.Harness {
 }
 
 func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
+
+// TestOpenErrorsHidePassword opens bad DSNs that carry a password: the
+// errors say what is wrong without it.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	live, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live.User = url.UserPassword("postgres", "s3cr3t")
+	live.Path = "/no_such_database"
+	for _, dsn := range []string{
+		"postgres://user:s3cr3t@localhost:notaport/db",
+		"postgres://user:s3cr3t:x@localhost/db",
+		"postgres://user:s3cr3t@[::1/db",
+		"postgres://user@127.0.0.1:1/db?password=s3cr3t&connect_timeout=2",
+		"host=127.0.0.1 port=1 password=s3cr3t dbname=x connect_timeout=2",
+		"host=127.0.0.1 port=1 password='s3cr3t x' dbname=x connect_timeout=2",
+		"host=127.0.0.1 port=nope password=s3cr3t",
+		live.String(),
+	} {
+		s, err := postgres.Open(context.Background(), dsn, postgres.Options{Schema: newSchema(t)})
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: opened", dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
+
+func TestPingAndClose(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, newSchema(t), postgres.Options{})
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Size(ctx); err != nil || n <= 0 {
+		t.Fatalf("Size = %d, %v", n, err)
+	}
+	// Close waits for the Updates under way.
+	started := make(chan struct{})
+	var updated error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		updated = s.Update(ctx, func(tx issuer.Tx) error {
+			close(started)
+			time.Sleep(50 * time.Millisecond)
+			return tx.Put(issuer.BucketMeta, []byte("k"), nil)
+		})
+	}()
+	<-started
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if updated != nil {
+		t.Fatalf("the Update under way at Close: %v", updated)
+	}
+	if err := s.Update(ctx, func(tx issuer.Tx) error { return nil }); !errors.Is(err, postgres.ErrClosed) {
+		t.Fatalf("Update after Close = %v", err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("Ping after Close succeeded")
+	}
+}
+
+// TestSnapshotUnderWrites takes snapshots while writers append events and
+// advance a counter in the same transactions: each snapshot holds exactly
+// the events up to its counter. A snapshot held open does not stop writers.
+func TestSnapshotUnderWrites(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, newSchema(t), postgres.Options{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := s.Update(ctx, func(tx issuer.Tx) error {
+					v, err := tx.Get(issuer.BucketMeta, []byte("seq"))
+					if err != nil {
+						return err
+					}
+					n, _ := strconv.Atoi(string(v))
+					n++
+					if err := tx.Put(issuer.BucketMeta, []byte("seq"), []byte(strconv.Itoa(n))); err != nil {
+						return err
+					}
+					return tx.Put(issuer.BucketEvents, binary.BigEndian.AppendUint64(nil, uint64(n)), []byte("e"))
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for range 5 {
+		var buf bytes.Buffer
+		if _, err := s.Snapshot(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		seq, events := 0, 0
+		_, err := issuer.ReadSnapshot(&buf, func(b issuer.Bucket, k, v []byte) error {
+			switch {
+			case b == issuer.BucketMeta && string(k) == "seq":
+				seq, _ = strconv.Atoi(string(v))
+			case b == issuer.BucketEvents:
+				if events++; binary.BigEndian.Uint64(k) != uint64(events) {
+					return fmt.Errorf("event %d out of order", events)
+				}
+			}
+			return nil
+		})
+		if err != nil || seq != events {
+			t.Fatalf("snapshot: counter %d, %d events, %v", seq, events, err)
+		}
+	}
+	// A snapshot whose reader stalls keeps its transaction open; writers go on.
+	pr, pw := io.Pipe()
+	snap := make(chan error, 1)
+	go func() { _, err := s.Snapshot(ctx, pw); pw.CloseWithError(err); snap <- err }()
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(pr, first); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := s.Update(ctx, func(tx issuer.Tx) error { return tx.Put(issuer.BucketPermits, []byte{byte(i)}, nil) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if err := <-snap; err != nil {
+		t.Fatal(err)
+	}
+}
