@@ -221,6 +221,7 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 		// Every call was canceled: nothing was sent.
 		return n, nil
 	}
+	w.writeDirty(t, nil)
 	t.queue(stmt{sql: "COMMIT"})
 	tag, err := t.flush()
 	if err == nil && tag.String() == "COMMIT" {
@@ -252,7 +253,6 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 // is set when it is not the first, and its lock waits are bounded. A
 // non-nil error means the transaction itself is lost.
 func (s *Store) runFunc(t *txn, w *writeTx, fn func(issuer.Tx) error, later bool) (outcome, error) {
-	mark := len(w.undo)
 	spQueued := len(t.pending)
 	inSavepoint := false
 	t.queue(stmt{sql: "SAVEPOINT f", done: func() { inSavepoint = true }})
@@ -263,18 +263,25 @@ func (s *Store) runFunc(t *txn, w *writeTx, fn func(issuer.Tx) error, later bool
 	if ferr == nil && f.err == nil && f.wrote {
 		ferr = f.checkAbsent()
 	}
+	if ferr == nil && f.err == nil && !inSavepoint && len(t.pending) == spQueued+1 {
+		// Nothing to send (the function only read and rewrote rows held
+		// in memory): no savepoint either.
+		t.pending = t.pending[:spQueued]
+		w.settle()
+		return outcome{}, nil
+	}
 	if ferr == nil && f.err == nil {
 		t.queue(stmt{sql: "RELEASE SAVEPOINT f"})
 		if _, err := t.flush(); err != nil {
 			f.fail(err)
 		} else {
-			w.undo = w.undo[:mark]
+			w.settle()
 			return outcome{}, nil
 		}
 	}
 
 	// The function's changes are undone.
-	w.rollback(mark)
+	w.rollback()
 	if !inSavepoint {
 		if f.err != nil && classify(f.err) != failConnection {
 			// The statements before the savepoint failed: not this

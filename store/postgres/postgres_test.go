@@ -74,6 +74,8 @@ func harness() storetest.Harness {
 
 func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
 
+func TestStorageIsolation(t *testing.T) { storetest.TestStorageIsolation(t, harness()) }
+
 // TestOpenErrorsHidePassword opens bad DSNs that carry a password: the
 // errors say what is wrong without it.
 func TestOpenErrorsHidePassword(t *testing.T) {

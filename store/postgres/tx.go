@@ -227,7 +227,7 @@ func (f *fnTx) Get(b issuer.Bucket, key []byte) ([]byte, error) {
 	}
 	// The row is locked until the commit: its value cannot change under
 	// this transaction, and the next function needs no round trip for it.
-	f.w.setCache(ck, v)
+	f.w.setCache(ck, cached{v: v, locked: true, tbl: tbl, key: bytes.Clone(key)})
 	return v, nil
 }
 
@@ -246,6 +246,13 @@ func (f *fnTx) Put(b issuer.Bucket, key, value []byte) error {
 	f.wrote = true
 	f.w.lockBucket(f.t, tbl, lockShared)
 	ck := cacheKey(b, key)
+	if e, ok := f.w.cache[ck]; ok && e.locked {
+		// The row is this transaction's: the value is written once, at
+		// the commit, however many functions rewrite it (an audit head, a
+		// counter) before.
+		f.w.setCache(ck, cached{v: value, locked: true, dirty: true, tbl: tbl, key: key})
+		return nil
+	}
 	if _, ok := f.absent[ck]; ok {
 		// Read as absent: a plain INSERT fails if another transaction
 		// created the key meanwhile, and the function runs again.
@@ -254,8 +261,10 @@ func (f *fnTx) Put(b issuer.Bucket, key, value []byte) error {
 	} else {
 		f.t.queue(stmt{sql: tbl.upsert, args: []any{key, value}})
 	}
-	// Once written, the row is this transaction's until the commit.
-	f.w.setCache(ck, value)
+	// Once the statement has run, the row is this transaction's until the
+	// commit (see writeTx.settle).
+	f.w.setCache(ck, cached{v: value, tbl: tbl, key: key})
+	f.w.unsettled = append(f.w.unsettled, ck)
 	return nil
 }
 
@@ -271,7 +280,8 @@ func (f *fnTx) Delete(b issuer.Bucket, key []byte) error {
 	f.w.lockBucket(f.t, tbl, lockShared)
 	f.t.queue(stmt{sql: tbl.del, args: []any{bytes.Clone(key)}})
 	// Deleting a missing key locks nothing, so the absence is not cached:
-	// a later Get asks the database.
+	// a later Get asks the database. A value waiting for the commit is
+	// dropped with the entry.
 	f.w.dropCache(cacheKey(b, key))
 	return nil
 }
@@ -288,6 +298,7 @@ func (f *fnTx) Scan(b issuer.Bucket, prefix, start []byte, reverse bool, fn func
 		// No other transaction writes the bucket until the commit: the
 		// scan cannot miss a key created or see one deleted meanwhile.
 		f.w.lockBucket(f.t, tbl, lockExclusive)
+		f.w.writeDirty(f.t, tbl)
 	}
 	lo, hi := prefix, prefixEnd(prefix)
 	var hiIncl []byte
@@ -363,9 +374,13 @@ const (
 // locks it holds. A function rolled back to its savepoint releases what it
 // took, so each change is logged to be undone with it.
 type writeTx struct {
-	// cache holds the values of the rows this transaction has locked or
-	// written: no other transaction can change them before the commit.
+	// cache holds the values of the rows this transaction has read or
+	// written: once locked, no other transaction can change them before
+	// the commit.
 	cache map[string]cached
+	// unsettled lists the keys written by the running function's
+	// statements: locked once they have run.
+	unsettled []string
 	// locks holds the advisory lock mode taken on each bucket.
 	locks map[issuer.Bucket]lockMode
 	undo  []func()
@@ -373,15 +388,25 @@ type writeTx struct {
 	lockKey int32
 }
 
-type cached struct{ v []byte }
+type cached struct {
+	v []byte
+	// locked: the transaction holds the row (read FOR UPDATE, or written
+	// by a function that has succeeded).
+	locked bool
+	// dirty: v is newer than the row, and is written before the commit
+	// (or before a scan of the bucket).
+	dirty bool
+	tbl   *table
+	key   []byte
+}
 
 func newWriteTx(lockKey int32) *writeTx {
 	return &writeTx{cache: map[string]cached{}, locks: map[issuer.Bucket]lockMode{}, lockKey: lockKey}
 }
 
-func (w *writeTx) setCache(ck string, v []byte) {
+func (w *writeTx) setCache(ck string, e cached) {
 	old, had := w.cache[ck]
-	w.cache[ck] = cached{v}
+	w.cache[ck] = e
 	w.undo = append(w.undo, func() {
 		if had {
 			w.cache[ck] = old
@@ -398,6 +423,31 @@ func (w *writeTx) dropCache(ck string) {
 	}
 	delete(w.cache, ck)
 	w.undo = append(w.undo, func() { w.cache[ck] = old })
+}
+
+// settle records that the running function succeeded: the rows its
+// statements wrote are locked, and its changes are no longer undone alone.
+func (w *writeTx) settle() {
+	for _, ck := range w.unsettled {
+		if e, ok := w.cache[ck]; ok {
+			e.locked = true
+			w.cache[ck] = e
+		}
+	}
+	w.unsettled = w.unsettled[:0]
+	w.undo = w.undo[:0]
+}
+
+// writeDirty queues the writes of the values waiting for the commit, of
+// the bucket of tbl only, or of all when tbl is nil.
+func (w *writeTx) writeDirty(t *txn, tbl *table) {
+	for ck, e := range w.cache {
+		if e.dirty && (tbl == nil || e.tbl == tbl) {
+			t.queue(stmt{sql: e.tbl.upsert, args: []any{e.key, e.v}})
+			e.dirty = false
+			w.setCache(ck, e)
+		}
+	}
 }
 
 // lockBucket takes the bucket's advisory lock in mode m, if not already
@@ -417,10 +467,11 @@ func (w *writeTx) lockBucket(t *txn, tbl *table, m lockMode) {
 	w.undo = append(w.undo, func() { w.locks[tbl.bucket] = old })
 }
 
-// rollback undoes the changes logged since mark.
-func (w *writeTx) rollback(mark int) {
-	for i := len(w.undo) - 1; i >= mark; i-- {
+// rollback undoes the changes of the running function.
+func (w *writeTx) rollback() {
+	for i := len(w.undo) - 1; i >= 0; i-- {
 		w.undo[i]()
 	}
-	w.undo = w.undo[:mark]
+	w.undo = w.undo[:0]
+	w.unsettled = w.unsettled[:0]
 }

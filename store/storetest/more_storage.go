@@ -1,0 +1,238 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/epermit/epermit/issuer"
+)
+
+// TestStorageIsolation checks what "serializable with respect to the keys
+// it reads" means beyond a read-modify-write of one key: a transaction that
+// relies on a key's absence, or on a scan finding nothing, while it writes
+// another key; reads and writes inside a scan; empty values inside a write
+// transaction.
+func TestStorageIsolation(t *testing.T, h Harness) {
+	t.Run("AbsentReads", func(t *testing.T) {
+		// Write skew: each function sets its own key of a pair only when
+		// neither is set. Serially one of each pair ends set; a store that
+		// does not guard what it read as absent can set both.
+		s := h.New(t)
+		const pairs, workers = 20, 8
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range pairs {
+					mine, other := fmt.Sprintf("pair-%02d/x", i), fmt.Sprintf("pair-%02d/y", i)
+					if w%2 == 1 {
+						mine, other = other, mine
+					}
+					err := s.Update(ctx, func(tx issuer.Tx) error {
+						for _, k := range []string{other, mine} {
+							v, err := tx.Get(issuer.BucketGrants, []byte(k))
+							if err != nil {
+								return err
+							}
+							if v != nil {
+								return &refusal{"set"}
+							}
+						}
+						return tx.Put(issuer.BucketGrants, []byte(mine), []byte("on"))
+					})
+					if err != nil && !issuer.IsRefusal(err) {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range pairs {
+			if got := scan(t, s, issuer.BucketGrants, fmt.Sprintf("pair-%02d/", i), "", false, 0); len(got) != 1 {
+				t.Errorf("pair %d: %v set, want one", i, got)
+			}
+		}
+	})
+
+	t.Run("ScanPhantoms", func(t *testing.T) {
+		// A function claims a prefix (a person's applications) when a scan
+		// finds no key under it, writing a key of its own: one claim per
+		// prefix.
+		s := h.New(t)
+		const prefixes, workers = 15, 8
+		var wg sync.WaitGroup
+		wins := make([]atomic.Int32, prefixes)
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range prefixes {
+					prefix := fmt.Sprintf("person-%02d/", i)
+					err := s.Update(ctx, func(tx issuer.Tx) error {
+						found := false
+						err := tx.Scan(issuer.BucketPersons, []byte(prefix), nil, false, func(_, _ []byte) (bool, error) {
+							found = true
+							return false, nil
+						})
+						if err != nil {
+							return err
+						}
+						if found {
+							return &refusal{"taken"}
+						}
+						return tx.Put(issuer.BucketPersons, []byte(prefix+strconv.Itoa(w)), nil)
+					})
+					if err == nil {
+						wins[i].Add(1)
+					} else if !issuer.IsRefusal(err) {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range wins {
+			keys := scan(t, s, issuer.BucketPersons, fmt.Sprintf("person-%02d/", i), "", false, 0)
+			if n := wins[i].Load(); n != 1 || len(keys) != 1 {
+				t.Errorf("prefix %d: %d claims, keys %v", i, n, keys)
+			}
+		}
+	})
+
+	t.Run("ReadsInsideScan", func(t *testing.T) {
+		// A scan's callback reads and writes through the same transaction,
+		// as a retention job moving due entries does.
+		s := h.New(t)
+		for i := range 300 {
+			put(t, s, issuer.BucketShred, fmt.Sprintf("due/%03d", i), strconv.Itoa(i))
+			put(t, s, issuer.BucketPermits, fmt.Sprintf("p%03d", i), "active")
+		}
+		err := s.Update(ctx, func(tx issuer.Tx) error {
+			return tx.Scan(issuer.BucketShred, []byte("due/"), nil, false, func(k, v []byte) (bool, error) {
+				p := []byte("p" + string(k[len("due/"):]))
+				got, err := tx.Get(issuer.BucketPermits, p)
+				if err != nil || string(got) != "active" {
+					return false, fmt.Errorf("permit %s inside the scan: %q, %v", p, got, err)
+				}
+				if err := tx.Delete(issuer.BucketPermits, p); err != nil {
+					return false, err
+				}
+				return true, tx.Put(issuer.BucketMeta, []byte("last"), bytes.Clone(v))
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := scan(t, s, issuer.BucketPermits, "", "", false, 0); len(got) != 0 {
+			t.Errorf("%d permits left", len(got))
+		}
+		if v, _ := get(t, s, issuer.BucketMeta, "last"); v != "299" {
+			t.Errorf("last = %q", v)
+		}
+	})
+
+	t.Run("EmptyValues", func(t *testing.T) {
+		s := h.New(t)
+		err := s.Update(ctx, func(tx issuer.Tx) error {
+			if err := tx.Put(issuer.BucketMeta, []byte("nil"), nil); err != nil {
+				return err
+			}
+			if v, err := tx.Get(issuer.BucketMeta, []byte("nil")); err != nil || v == nil || len(v) != 0 {
+				return fmt.Errorf("in the writing transaction: %q, %v; want present and empty", v, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Update(ctx, func(tx issuer.Tx) error {
+			if v, err := tx.Get(issuer.BucketMeta, []byte("nil")); err != nil || v == nil || len(v) != 0 {
+				return fmt.Errorf("in a later transaction: %q, %v; want present and empty", v, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkStorage measures concurrent Updates of three shapes, with 128
+// writers: a small new record, a 4 KiB record (a status chunk), and the
+// shape of an issuance (read and rewrite one of 10,000 records, advance a
+// counter every Update reads, append a record under it). It reports
+// updates/s.
+func BenchmarkStorage(b *testing.B, open func(b *testing.B) issuer.Storage) {
+	small, chunk := bytes.Repeat([]byte{1}, 64), bytes.Repeat([]byte{2}, 4096)
+	var seq atomic.Uint64
+	newKey := func() []byte { return binary.BigEndian.AppendUint64([]byte("k"), seq.Add(1)) }
+	run := func(b *testing.B, setup func(issuer.Tx) error, fn func(issuer.Tx) error) {
+		s := open(b)
+		if setup != nil {
+			if err := s.Update(context.Background(), setup); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetParallelism(64)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := s.Update(context.Background(), fn); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+	}
+	b.Run("small", func(b *testing.B) {
+		run(b, nil, func(tx issuer.Tx) error { return tx.Put(issuer.BucketGrants, newKey(), small) })
+	})
+	b.Run("4KiB", func(b *testing.B) {
+		run(b, nil, func(tx issuer.Tx) error { return tx.Put(issuer.BucketStatus, newKey(), chunk) })
+	})
+	b.Run("issue", func(b *testing.B) {
+		const records = 10000
+		record := bytes.Repeat([]byte{3}, 1024)
+		key := func(i int) []byte { return []byte("p" + strconv.Itoa(i)) }
+		setup := func(tx issuer.Tx) error {
+			for i := range records {
+				if err := tx.Put(issuer.BucketPermits, key(i), record); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		run(b, setup, func(tx issuer.Tx) error {
+			k := key(rand.IntN(records))
+			v, err := tx.Get(issuer.BucketPermits, k)
+			if err != nil {
+				return err
+			}
+			if err := tx.Put(issuer.BucketPermits, k, v); err != nil {
+				return err
+			}
+			head, err := tx.Get(issuer.BucketMeta, []byte("head"))
+			if err != nil {
+				return err
+			}
+			n := uint64(0)
+			if len(head) == 8 {
+				n = binary.BigEndian.Uint64(head)
+			}
+			next := binary.BigEndian.AppendUint64(nil, n+1)
+			if err := tx.Put(issuer.BucketMeta, []byte("head"), next); err != nil {
+				return err
+			}
+			return tx.Put(issuer.BucketAudit, next, record[:256])
+		})
+	})
+}
