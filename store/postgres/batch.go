@@ -192,10 +192,11 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 				return err
 			}
 		}
-		xid, err = strconv.ParseUint(x, 10, 64)
-		return err
+		var perr error
+		xid, perr = strconv.ParseUint(x, 10, 64)
+		return perr
 	}})
-	w := newWriteTx(s.lockKey)
+	w := &writeTx{s: s, t: t, out: out, cache: map[string]cached{}, locks: map[issuer.Bucket]lockMode{}, lockKey: s.lockKey, stop: -1}
 	n, ran := len(calls), 0
 	for i, c := range calls {
 		if c.ctx.Err() != nil {
@@ -205,25 +206,32 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 		if ran == 1 {
 			t.queue(stmt{sql: laterLockTimeout})
 		}
-		o, err := s.runFunc(t, w, c.fn, ran > 0)
+		stop, err := w.runFunc(i, c.fn, ran > 0)
 		if err != nil {
 			conn.Close(context.Background())
 			return len(calls), err
 		}
-		if o.retry == failWait {
-			n = i
+		if stop >= 0 {
+			n = stop
 			break
 		}
-		out[i] = o
 		ran++
 	}
 	if ran == 0 {
 		// Every call was canceled: nothing was sent.
 		return n, nil
 	}
-	w.writeDirty(t, nil)
+	stop, err := w.settlePrev()
+	if err != nil {
+		conn.Close(context.Background())
+		return len(calls), err
+	}
+	if stop >= 0 {
+		n = stop
+	}
+	w.writeDirty(nil)
 	t.queue(stmt{sql: "COMMIT"})
-	tag, err := t.flush()
+	tag, _, err := t.flush()
 	if err == nil && tag.String() == "COMMIT" {
 		return n, nil
 	}
@@ -247,118 +255,6 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 		return n, nil
 	}
 	return len(calls), err
-}
-
-// runFunc runs one function of a shared transaction in a savepoint; later
-// is set when it is not the first, and its lock waits are bounded. A
-// non-nil error means the transaction itself is lost.
-func (s *Store) runFunc(t *txn, w *writeTx, fn func(issuer.Tx) error, later bool) (outcome, error) {
-	spQueued := len(t.pending)
-	inSavepoint := false
-	t.queue(stmt{sql: "SAVEPOINT f", done: func() { inSavepoint = true }})
-	f := &fnTx{s: s, t: t, w: w, absent: map[string]keyRef{}}
-	ferr := fn(f)
-	f.done = true
-
-	if ferr == nil && f.err == nil && f.wrote {
-		ferr = f.checkAbsent()
-	}
-	if ferr == nil && f.err == nil && !inSavepoint && len(t.pending) == spQueued+1 {
-		// Nothing to send (the function only read and rewrote rows held
-		// in memory): no savepoint either.
-		t.pending = t.pending[:spQueued]
-		w.settle()
-		return outcome{}, nil
-	}
-	if ferr == nil && f.err == nil {
-		t.queue(stmt{sql: "RELEASE SAVEPOINT f"})
-		if _, err := t.flush(); err != nil {
-			f.fail(err)
-		} else {
-			w.settle()
-			return outcome{}, nil
-		}
-	}
-
-	// The function's changes are undone.
-	w.rollback()
-	if !inSavepoint {
-		if f.err != nil && classify(f.err) != failConnection {
-			// The statements before the savepoint failed: not this
-			// function's doing.
-			return outcome{}, f.err
-		}
-		if f.err == nil {
-			// Nothing of the function reached the server.
-			t.pending = t.pending[:spQueued]
-		}
-	}
-	if inSavepoint {
-		t.pending = t.pending[:0]
-		const rollback = "ROLLBACK TO SAVEPOINT f; RELEASE SAVEPOINT f"
-		if f.err == nil {
-			// The function returned an error: the rollback goes with the
-			// next pipeline.
-			t.queue(stmt{sql: "ROLLBACK TO SAVEPOINT f"})
-			t.queue(stmt{sql: "RELEASE SAVEPOINT f"})
-		} else if _, err := t.conn.Exec(t.ctx, rollback); err != nil {
-			// A failed statement aborted the transaction, where nothing
-			// can be prepared: the simple protocol (Exec without
-			// arguments) rolls back at once.
-			return outcome{}, err
-		}
-	}
-	if f.err != nil {
-		switch k := classify(f.err); k {
-		case failWait:
-			if later {
-				return outcome{retry: failWait}, nil
-			}
-			return outcome{err: f.err, retry: failConflict}, nil
-		case failConflict:
-			return outcome{err: f.err, retry: failConflict}, nil
-		case failConnection:
-			return outcome{}, f.err
-		default:
-			// The server refused a statement; the function may have
-			// returned that error or another.
-			if ferr == nil {
-				ferr = f.err
-			}
-		}
-	}
-	if errors.Is(ferr, errAbsentTaken) {
-		return outcome{err: ferr, retry: failConflict}, nil
-	}
-	return outcome{err: ferr}, nil
-}
-
-// checkAbsent makes sure that no key the function read as absent, and did
-// not write, has been created by a concurrent transaction: it takes the
-// bucket exclusively (waiting for the transactions writing it to finish,
-// and keeping others from writing it until the commit) and reads the keys
-// again.
-func (f *fnTx) checkAbsent() error {
-	if len(f.absent) == 0 {
-		return nil
-	}
-	taken := false
-	for _, r := range f.absent {
-		f.w.lockBucket(f.t, r.tbl, lockExclusive)
-		f.t.queue(stmt{sql: r.tbl.get, args: []any{r.key}, rows: func(rows pgx.Rows) error {
-			if rows.Next() {
-				taken = true
-			}
-			return nil
-		}})
-	}
-	if _, err := f.t.flush(); err != nil {
-		return f.fail(err)
-	}
-	if taken {
-		return errAbsentTaken
-	}
-	return nil
 }
 
 // resolve finds out whether the transaction xid, whose connection (to

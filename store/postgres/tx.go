@@ -21,6 +21,9 @@ type stmt struct {
 	rows func(pgx.Rows) error
 	// done runs when the statement has succeeded.
 	done func()
+	// owner is the function whose statement it is; nil for the
+	// transaction's own (BEGIN, settings, a refused function's rollback).
+	owner *frame
 }
 
 // txn is one transaction on one connection. Statements whose results are
@@ -36,12 +39,13 @@ type txn struct {
 func (t *txn) queue(s stmt) { t.pending = append(t.pending, s) }
 
 // flush sends the pending statements and reads their results, and returns
-// the command tag of the last. The first error stops the pipeline: the
-// server skips the rest.
-func (t *txn) flush() (pgconn.CommandTag, error) {
+// the command tag of the last, or the statement that failed (nil when the
+// pipeline itself failed). The first error stops the pipeline: the server
+// skips the rest.
+func (t *txn) flush() (pgconn.CommandTag, *stmt, error) {
 	var tag pgconn.CommandTag
 	if len(t.pending) == 0 {
-		return tag, nil
+		return tag, nil, nil
 	}
 	ss := t.pending
 	t.pending = nil
@@ -51,7 +55,9 @@ func (t *txn) flush() (pgconn.CommandTag, error) {
 	}
 	br := t.conn.SendBatch(t.ctx, &b)
 	var err error
-	for _, s := range ss {
+	var failed *stmt
+	for i := range ss {
+		s := &ss[i]
 		if s.rows == nil {
 			tag, err = br.Exec()
 		} else {
@@ -65,6 +71,7 @@ func (t *txn) flush() (pgconn.CommandTag, error) {
 			}
 		}
 		if err != nil {
+			failed = s
 			break
 		}
 		if s.done != nil {
@@ -74,14 +81,7 @@ func (t *txn) flush() (pgconn.CommandTag, error) {
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	return tag, err
-}
-
-// query queues a statement with rows and sends the pipeline.
-func (t *txn) query(sql string, args []any, rows func(pgx.Rows) error) error {
-	t.queue(stmt{sql: sql, args: args, rows: rows})
-	_, err := t.flush()
-	return err
+	return tag, failed, err
 }
 
 // readValue reads the single value a Get selects; found is false when
@@ -143,18 +143,16 @@ func classify(err error) failure {
 	return failStatement
 }
 
-// conflictError is a conflict seen by one transaction function.
-type conflictError struct{ err error }
-
-func (e *conflictError) Error() string { return "conflict: " + e.err.Error() }
-func (e *conflictError) Unwrap() error { return e.err }
-
 // errAbsentTaken reports that a key a function relied on being absent was
 // created by a concurrent transaction.
 var errAbsentTaken = errors.New("a key read as absent was created by a concurrent transaction")
 
 // errDone reports a Tx used after its function returned.
 var errDone = errors.New("postgres: transaction used after its function returned")
+
+// errRestart is what a read returns when the previous function's writes,
+// sent with it, failed: the function runs again.
+var errRestart = errors.New("postgres: the function runs again")
 
 // fnTx is the issuer.Tx of one transaction function: in a shared write
 // transaction (w is set) or in a read-only View.
@@ -199,16 +197,44 @@ func (f *fnTx) fail(err error) error {
 	return err
 }
 
+// queue adds a statement of this function to the pipeline.
+func (f *fnTx) queue(s stmt) {
+	if f.w != nil {
+		s.owner = f.w.cur
+	}
+	f.t.queue(s)
+}
+
+// send sends the pipeline (see writeTx.send).
+func (f *fnTx) send() error {
+	var err error
+	if f.w != nil {
+		err = f.w.send()
+	} else {
+		_, _, err = f.t.flush()
+	}
+	if err != nil {
+		return f.fail(err)
+	}
+	return nil
+}
+
+// query queues a statement with rows and sends the pipeline.
+func (f *fnTx) query(sql string, args []any, rows func(pgx.Rows) error) error {
+	f.queue(stmt{sql: sql, args: args, rows: rows})
+	return f.send()
+}
+
 func (f *fnTx) Get(b issuer.Bucket, key []byte) ([]byte, error) {
 	tbl, err := f.check(b)
 	if err != nil {
 		return nil, err
 	}
+	var v []byte
+	var found bool
 	if f.w == nil {
-		var v []byte
-		var found bool
-		if err := f.t.query(tbl.get, []any{key}, readValue(&v, &found)); err != nil {
-			return nil, f.fail(err)
+		if err := f.query(tbl.get, []any{key}, readValue(&v, &found)); err != nil {
+			return nil, err
 		}
 		return v, nil
 	}
@@ -216,10 +242,8 @@ func (f *fnTx) Get(b issuer.Bucket, key []byte) ([]byte, error) {
 	if e, ok := f.w.cache[ck]; ok {
 		return e.v, nil
 	}
-	var v []byte
-	var found bool
-	if err := f.t.query(tbl.getForUpdate, []any{bytes.Clone(key)}, readValue(&v, &found)); err != nil {
-		return nil, f.fail(err)
+	if err := f.query(tbl.getForUpdate, []any{bytes.Clone(key)}, readValue(&v, &found)); err != nil {
+		return nil, err
 	}
 	if !found {
 		f.absent[ck] = keyRef{tbl, bytes.Clone(key)}
@@ -244,12 +268,12 @@ func (f *fnTx) Put(b issuer.Bucket, key, value []byte) error {
 		value = []byte{}
 	}
 	f.wrote = true
-	f.w.lockBucket(f.t, tbl, lockShared)
+	f.w.lockBucket(f, tbl, lockShared)
 	ck := cacheKey(b, key)
 	if e, ok := f.w.cache[ck]; ok && e.locked {
-		// The row is this transaction's: the value is written once, at
+		// The row is this transaction's: the value is written once, before
 		// the commit, however many functions rewrite it (an audit head, a
-		// counter) before.
+		// counter) until then.
 		f.w.setCache(ck, cached{v: value, locked: true, dirty: true, tbl: tbl, key: key})
 		return nil
 	}
@@ -257,14 +281,14 @@ func (f *fnTx) Put(b issuer.Bucket, key, value []byte) error {
 		// Read as absent: a plain INSERT fails if another transaction
 		// created the key meanwhile, and the function runs again.
 		delete(f.absent, ck)
-		f.t.queue(stmt{sql: tbl.insert, args: []any{key, value}})
+		f.queue(stmt{sql: tbl.insert, args: []any{key, value}})
 	} else {
-		f.t.queue(stmt{sql: tbl.upsert, args: []any{key, value}})
+		f.queue(stmt{sql: tbl.upsert, args: []any{key, value}})
 	}
 	// Once the statement has run, the row is this transaction's until the
-	// commit (see writeTx.settle).
+	// commit (writeTx.settle).
 	f.w.setCache(ck, cached{v: value, tbl: tbl, key: key})
-	f.w.unsettled = append(f.w.unsettled, ck)
+	f.w.cur.unsettled = append(f.w.cur.unsettled, ck)
 	return nil
 }
 
@@ -277,8 +301,8 @@ func (f *fnTx) Delete(b issuer.Bucket, key []byte) error {
 		return errors.New("postgres: Delete in a read-only transaction")
 	}
 	f.wrote = true
-	f.w.lockBucket(f.t, tbl, lockShared)
-	f.t.queue(stmt{sql: tbl.del, args: []any{bytes.Clone(key)}})
+	f.w.lockBucket(f, tbl, lockShared)
+	f.queue(stmt{sql: tbl.del, args: []any{bytes.Clone(key)}})
 	// Deleting a missing key locks nothing, so the absence is not cached:
 	// a later Get asks the database. A value waiting for the commit is
 	// dropped with the entry.
@@ -297,8 +321,8 @@ func (f *fnTx) Scan(b issuer.Bucket, prefix, start []byte, reverse bool, fn func
 	if f.w != nil {
 		// No other transaction writes the bucket until the commit: the
 		// scan cannot miss a key created or see one deleted meanwhile.
-		f.w.lockBucket(f.t, tbl, lockExclusive)
-		f.w.writeDirty(f.t, tbl)
+		f.w.lockBucket(f, tbl, lockExclusive)
+		f.w.writeDirty(tbl)
 	}
 	lo, hi := prefix, prefixEnd(prefix)
 	var hiIncl []byte
@@ -315,7 +339,7 @@ func (f *fnTx) Scan(b issuer.Bucket, prefix, start []byte, reverse bool, fn func
 		limit := scanPages[min(i, len(scanPages)-1)]
 		sql, args := tbl.scanSQL(lo, hi, hiIncl, last, reverse, limit)
 		page = page[:0]
-		err := f.t.query(sql, args, func(rows pgx.Rows) error {
+		err := f.query(sql, args, func(rows pgx.Rows) error {
 			for rows.Next() {
 				var r kv
 				if err := rows.Scan(&r.k, &r.v); err != nil {
@@ -329,7 +353,7 @@ func (f *fnTx) Scan(b issuer.Bucket, prefix, start []byte, reverse bool, fn func
 			return nil
 		})
 		if err != nil {
-			return f.fail(err)
+			return err
 		}
 		for _, r := range page {
 			if !bytes.HasPrefix(r.k, prefix) {
@@ -358,120 +382,4 @@ func prefixEnd(prefix []byte) []byte {
 		}
 	}
 	return nil
-}
-
-// Bucket lock modes, weakest first.
-type lockMode int
-
-const (
-	lockNone lockMode = iota
-	lockShared
-	lockExclusive
-)
-
-// writeTx is the state of a shared write transaction across its
-// functions: which rows it has locked (with their values) and which bucket
-// locks it holds. A function rolled back to its savepoint releases what it
-// took, so each change is logged to be undone with it.
-type writeTx struct {
-	// cache holds the values of the rows this transaction has read or
-	// written: once locked, no other transaction can change them before
-	// the commit.
-	cache map[string]cached
-	// unsettled lists the keys written by the running function's
-	// statements: locked once they have run.
-	unsettled []string
-	// locks holds the advisory lock mode taken on each bucket.
-	locks map[issuer.Bucket]lockMode
-	undo  []func()
-	// lockKey is the first key of the bucket advisory locks (the schema's).
-	lockKey int32
-}
-
-type cached struct {
-	v []byte
-	// locked: the transaction holds the row (read FOR UPDATE, or written
-	// by a function that has succeeded).
-	locked bool
-	// dirty: v is newer than the row, and is written before the commit
-	// (or before a scan of the bucket).
-	dirty bool
-	tbl   *table
-	key   []byte
-}
-
-func newWriteTx(lockKey int32) *writeTx {
-	return &writeTx{cache: map[string]cached{}, locks: map[issuer.Bucket]lockMode{}, lockKey: lockKey}
-}
-
-func (w *writeTx) setCache(ck string, e cached) {
-	old, had := w.cache[ck]
-	w.cache[ck] = e
-	w.undo = append(w.undo, func() {
-		if had {
-			w.cache[ck] = old
-		} else {
-			delete(w.cache, ck)
-		}
-	})
-}
-
-func (w *writeTx) dropCache(ck string) {
-	old, had := w.cache[ck]
-	if !had {
-		return
-	}
-	delete(w.cache, ck)
-	w.undo = append(w.undo, func() { w.cache[ck] = old })
-}
-
-// settle records that the running function succeeded: the rows its
-// statements wrote are locked, and its changes are no longer undone alone.
-func (w *writeTx) settle() {
-	for _, ck := range w.unsettled {
-		if e, ok := w.cache[ck]; ok {
-			e.locked = true
-			w.cache[ck] = e
-		}
-	}
-	w.unsettled = w.unsettled[:0]
-	w.undo = w.undo[:0]
-}
-
-// writeDirty queues the writes of the values waiting for the commit, of
-// the bucket of tbl only, or of all when tbl is nil.
-func (w *writeTx) writeDirty(t *txn, tbl *table) {
-	for ck, e := range w.cache {
-		if e.dirty && (tbl == nil || e.tbl == tbl) {
-			t.queue(stmt{sql: e.tbl.upsert, args: []any{e.key, e.v}})
-			e.dirty = false
-			w.setCache(ck, e)
-		}
-	}
-}
-
-// lockBucket takes the bucket's advisory lock in mode m, if not already
-// held: shared by every write, exclusive by a scan or by a function that
-// relies on a key's absence, until the commit.
-func (w *writeTx) lockBucket(t *txn, tbl *table, m lockMode) {
-	old := w.locks[tbl.bucket]
-	if old >= m {
-		return
-	}
-	sql := "SELECT pg_advisory_xact_lock_shared($1, $2)"
-	if m == lockExclusive {
-		sql = "SELECT pg_advisory_xact_lock($1, $2)"
-	}
-	t.queue(stmt{sql: sql, args: []any{w.lockKey, tbl.lockID}})
-	w.locks[tbl.bucket] = m
-	w.undo = append(w.undo, func() { w.locks[tbl.bucket] = old })
-}
-
-// rollback undoes the changes of the running function.
-func (w *writeTx) rollback() {
-	for i := len(w.undo) - 1; i >= 0; i-- {
-		w.undo[i]()
-	}
-	w.undo = w.undo[:0]
-	w.unsettled = w.unsettled[:0]
 }

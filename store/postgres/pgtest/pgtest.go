@@ -86,8 +86,11 @@ func Start() (*Cluster, error) {
 	return nil, err
 }
 
+// binGlob matches the directories of Debian's PostgreSQL binaries.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 func findBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) < version(dirs[j]) })
 	for i := len(dirs) - 1; i >= 0; i-- {
 		if _, err := os.Stat(filepath.Join(dirs[i], "initdb")); err == nil {
