@@ -221,3 +221,46 @@ func TestSnapshotUnderWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLargeUpdate writes more records in one Update than a transaction
+// keeps in memory, as a copy from another store does, and reads them back
+// in the same transaction.
+func TestLargeUpdate(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, newSchema(t), postgres.Options{})
+	const n = 70000
+	key := func(i int) []byte { return binary.BigEndian.AppendUint32([]byte("p"), uint32(i)) }
+	err := s.Update(ctx, func(tx issuer.Tx) error {
+		for i := range n {
+			if err := tx.Put(issuer.BucketPermits, key(i), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		for _, i := range []int{0, n / 2, n - 1} {
+			if err := tx.Put(issuer.BucketPermits, key(i), []byte("again")); err != nil {
+				return err
+			}
+			if v, err := tx.Get(issuer.BucketPermits, key(i)); err != nil || string(v) != "again" {
+				return fmt.Errorf("record %d read back as %q, %v", i, v, err)
+			}
+		}
+		seen := 0
+		err := tx.Scan(issuer.BucketPermits, []byte("p"), nil, false, func(k, v []byte) (bool, error) {
+			seen++
+			return true, nil
+		})
+		if err != nil || seen != n {
+			return fmt.Errorf("the scan saw %d records, %v", seen, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := getString(t, s, issuer.BucketPermits, string(key(n-2))); v != strconv.Itoa(n-2) {
+		t.Errorf("record %d = %q", n-2, v)
+	}
+	if got := count(t, s, issuer.BucketPermits, ""); got != n {
+		t.Errorf("%d records after the commit, want %d", got, n)
+	}
+}

@@ -205,6 +205,21 @@ func (f *fnTx) queue(s stmt) {
 	f.t.queue(s)
 }
 
+// maxPending bounds the statements waiting in a pipeline: a function that
+// writes a great many records (a copy from another store) sends them as it
+// goes.
+const maxPending = 256
+
+// write queues a write of this function, and sends the pipeline when it is
+// long.
+func (f *fnTx) write(s stmt) error {
+	f.queue(s)
+	if len(f.t.pending) >= maxPending {
+		return f.send()
+	}
+	return nil
+}
+
 // send sends the pipeline (see writeTx.send).
 func (f *fnTx) send() error {
 	var err error
@@ -251,7 +266,7 @@ func (f *fnTx) Get(b issuer.Bucket, key []byte) ([]byte, error) {
 	}
 	// The row is locked until the commit: its value cannot change under
 	// this transaction, and the next function needs no round trip for it.
-	f.w.setCache(ck, cached{v: v, locked: true, tbl: tbl, key: bytes.Clone(key)})
+	f.w.addCache(ck, cached{v: v, locked: true, tbl: tbl, key: bytes.Clone(key)})
 	return v, nil
 }
 
@@ -277,19 +292,18 @@ func (f *fnTx) Put(b issuer.Bucket, key, value []byte) error {
 		f.w.setCache(ck, cached{v: value, locked: true, dirty: true, tbl: tbl, key: key})
 		return nil
 	}
+	// Once the statement has run, the row is this transaction's until the
+	// commit (writeTx.settle).
+	if f.w.addCache(ck, cached{v: value, tbl: tbl, key: key}) {
+		f.w.cur.unsettled = append(f.w.cur.unsettled, ck)
+	}
 	if _, ok := f.absent[ck]; ok {
 		// Read as absent: a plain INSERT fails if another transaction
 		// created the key meanwhile, and the function runs again.
 		delete(f.absent, ck)
-		f.queue(stmt{sql: tbl.insert, args: []any{key, value}})
-	} else {
-		f.queue(stmt{sql: tbl.upsert, args: []any{key, value}})
+		return f.write(stmt{sql: tbl.insert, args: []any{key, value}})
 	}
-	// Once the statement has run, the row is this transaction's until the
-	// commit (writeTx.settle).
-	f.w.setCache(ck, cached{v: value, tbl: tbl, key: key})
-	f.w.cur.unsettled = append(f.w.cur.unsettled, ck)
-	return nil
+	return f.write(stmt{sql: tbl.upsert, args: []any{key, value}})
 }
 
 func (f *fnTx) Delete(b issuer.Bucket, key []byte) error {
@@ -302,12 +316,11 @@ func (f *fnTx) Delete(b issuer.Bucket, key []byte) error {
 	}
 	f.wrote = true
 	f.w.lockBucket(f, tbl, lockShared)
-	f.queue(stmt{sql: tbl.del, args: []any{bytes.Clone(key)}})
 	// Deleting a missing key locks nothing, so the absence is not cached:
 	// a later Get asks the database. A value waiting for the commit is
 	// dropped with the entry.
 	f.w.dropCache(cacheKey(b, key))
-	return nil
+	return f.write(stmt{sql: tbl.del, args: []any{bytes.Clone(key)}})
 }
 
 // Scan pages sizes: small first, since many scans stop at the first key.

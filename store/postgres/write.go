@@ -94,6 +94,21 @@ func (w *writeTx) setCache(ck string, e cached) {
 	})
 }
 
+// maxCache bounds the rows a transaction keeps in memory. Past it, new
+// rows are read from the database again: a function that copies a whole
+// store in one transaction does not hold it all.
+const maxCache = 1 << 16
+
+// addCache sets the entry of ck, if it is there or there is room, and
+// reports whether it did.
+func (w *writeTx) addCache(ck string, e cached) bool {
+	if _, ok := w.cache[ck]; !ok && len(w.cache) >= maxCache {
+		return false
+	}
+	w.setCache(ck, e)
+	return true
+}
+
 func (w *writeTx) dropCache(ck string) {
 	old, had := w.cache[ck]
 	if !had {
