@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/epermit/epermit/issuer"
 )
@@ -266,6 +267,13 @@ func (s *Store) resolve(xid uint64, pid uint32) (bool, error) {
 	for {
 		var status *string
 		err := s.pool.QueryRow(ctx, "SELECT pg_xact_status($1::text::xid8)", strconv.FormatUint(xid, 10)).Scan(&status)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "22023" {
+			// "transaction ID … is in the future": the server restarted
+			// (a crash) before anything of the transaction reached its
+			// WAL, so before any commit.
+			return false, nil
+		}
 		if err == nil && status == nil {
 			return false, fmt.Errorf("transaction %d is too old to know", xid)
 		}

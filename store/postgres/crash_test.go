@@ -16,21 +16,24 @@ import (
 	"github.com/epermit/epermit/store/postgres/pgtest"
 )
 
-// writes runs workers × rounds Updates, each writing its own key and
-// incrementing a shared counter, while disrupt runs (it is told how many
-// Updates have returned so far); it checks that every acknowledged Update
-// is in the store and no other one is.
-func writes(t *testing.T, s *postgres.Store, workers, rounds int, disrupt func(stop <-chan struct{}, returned func() int)) {
+// writes runs Updates on workers goroutines, each writing its own key and
+// incrementing a shared counter, at least rounds each and until disrupt
+// has returned (it is told how many Updates have returned so far); then it
+// checks that every acknowledged Update is in the store and no other one
+// is.
+func writes(t *testing.T, s *postgres.Store, workers, rounds int, disrupt func(returned func() int)) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	acked := map[string]bool{}
 	var failures []error
 	var wg sync.WaitGroup
+	var disrupted atomic.Bool
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range rounds {
+			// At least rounds each, and on until the disruption is over.
+			for i := 0; i < rounds || !disrupted.Load(); i++ {
 				key := fmt.Sprintf("w%02d-%03d", w, i)
 				err := s.Update(ctx, func(tx issuer.Tx) error {
 					v, err := tx.Get(issuer.BucketMeta, []byte("counter"))
@@ -52,17 +55,14 @@ func writes(t *testing.T, s *postgres.Store, workers, rounds int, disrupt func(s
 			}
 		}()
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
 	returned := func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(acked)
 	}
-	go func() { disrupt(stop, returned); close(done) }()
+	disrupt(returned)
+	disrupted.Store(true)
 	wg.Wait()
-	close(stop)
-	<-done
 
 	n := 0
 	for key, ok := range acked {
@@ -106,17 +106,12 @@ func TestKilledConnections(t *testing.T) {
 	}
 	defer killer.Close(context.Background())
 	var kills atomic.Int64
-	writes(t, s, 12, 20, func(stop <-chan struct{}, _ func() int) {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
+	writes(t, s, 12, 5, func(returned func() int) {
+		// One backend at a time, whatever it is doing, until 200 Updates
+		// have returned and 20 backends were ended.
+		for returned() < 200 || kills.Load() < 20 {
+			time.Sleep(40 * time.Millisecond)
 			var n int64
-			// One backend at a time, whatever it is doing.
 			err := killer.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM (SELECT pid
 				FROM pg_stat_activity WHERE application_name = $1 ORDER BY random() LIMIT 1) p`, app).Scan(&n)
 			if err != nil {
@@ -135,7 +130,7 @@ func TestKilledConnections(t *testing.T) {
 func TestServerCrash(t *testing.T) {
 	schema := newSchema(t)
 	s := openStore(t, schema, postgres.Options{MaxConns: 4, MaxRetries: 20})
-	writes(t, s, 8, 30, func(stop <-chan struct{}, returned func() int) {
+	writes(t, s, 8, 5, func(returned func() int) {
 		for returned() < 40 {
 			time.Sleep(time.Millisecond)
 		}
