@@ -26,8 +26,8 @@ type call struct {
 // known once the transaction has committed or failed.
 type outcome struct {
 	err error
-	// retry is set when the function must run again: alone after a
-	// conflict, or in a new transaction after the shared one was lost.
+	// retry is set when the function must run again in a later
+	// transaction: after a conflict, or when the shared one was lost.
 	retry failure
 }
 

@@ -59,9 +59,10 @@
 //     of the bucket, in every replica, wait for the commit.
 //
 // Rows locked or written by a shared transaction are kept in memory until
-// its commit, so the next functions read them without a round trip; writes
-// wait and go out with the function's next read or its end, one pipeline
-// per round trip.
+// its commit (up to 65,536 of them), so the next functions read them
+// without a round trip, and a row rewritten by many functions (an audit
+// head, a counter) is written once, just before the commit, instead of
+// once per function: one row version per commit rather than sixty.
 //
 // # Shared commits
 //
@@ -71,28 +72,43 @@
 // in a SAVEPOINT: a function that returns an error or a refusal rolls back
 // its own writes and locks, and the others commit. Update returns once the
 // transaction has committed, so a refusal is not reported before the
-// writes it depends on are durable either.
+// writes it depends on are durable either. At most [Options.MaxBatches]
+// shared transactions run at once.
+//
+// Statements wait and go out together in one pipeline: a function's writes
+// and its RELEASE go with the next function's first read. A function that
+// reads one row not yet held costs one round trip; one that only writes
+// costs none of its own. When the writes of the function before fail (a
+// key created meanwhile by another replica), that function is rolled back
+// to its savepoint and the one after it, which may have read its writes,
+// runs again. A function writing a great many records sends them 256 at a
+// time.
 //
 // The first function of a transaction may wait for locks; the later ones
 // wait at most 1 ms (lock_timeout): a transaction that holds the locks of
 // earlier functions and waits for another transaction could close a cycle,
 // which PostgreSQL breaks only after deadlock_timeout. Instead, such a
 // function is rolled back, the transaction commits without it, and it runs
-// first in the next transaction. Deadlocks remain possible between the first
-// functions of concurrent transactions (different replicas locking the same
-// rows in opposite orders): set deadlock_timeout to 100 ms for the database
-// (below).
+// first in the next transaction, where it may wait. Deadlocks remain
+// possible between the first functions of concurrent transactions
+// (replicas locking the same rows in opposite orders): set deadlock_timeout
+// to 100 ms for the database (below).
 //
 // # Retries
 //
 // A function that meets a conflict (a deadlock, 40P01; a serialization
 // failure, 40001; a key read as absent that another transaction created,
 // 23505, or found again at the end of the function) is rolled back to its
-// savepoint and runs again in a later transaction after a random wait (full
-// jitter, 2 ms doubling to 256 ms), at most [Options.MaxRetries] times,
-// after which Update returns an error wrapping [issuer.ErrConflict]. When a
-// shared transaction is lost (the connection broke, the server restarted)
-// all its functions run again, with the same bound.
+// savepoint, the others of its transaction go on, and it runs again in a
+// later transaction after a random wait (full jitter, 2 ms doubling to 256
+// ms), at most [Options.MaxRetries] times, after which Update returns an
+// error wrapping [issuer.ErrConflict]. It joins the next shared transaction
+// rather than one of its own: transactions of one function each, unbounded
+// in number, would deadlock among themselves. When a shared transaction
+// is lost (the connection broke, the server restarted) all its functions
+// run again, with the same bound: about two seconds of waits in all, after
+// which Update returns the connection's error (a database that fails over
+// for longer makes Updates fail, and callers retry).
 //
 // When the connection breaks during COMMIT, the outcome is unknown to the
 // client: the store asks the database (pg_xact_status of the transaction's

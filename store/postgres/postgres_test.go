@@ -59,6 +59,32 @@ func openStore(t testing.TB, schema string, o postgres.Options) *postgres.Store 
 	return s
 }
 
+func getString(t *testing.T, s issuer.Storage, b issuer.Bucket, key string) (string, bool) {
+	t.Helper()
+	var v []byte
+	err := s.View(context.Background(), func(tx issuer.Tx) error {
+		got, err := tx.Get(b, []byte(key))
+		v = bytes.Clone(got)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(v), v != nil
+}
+
+func count(t *testing.T, s issuer.Storage, b issuer.Bucket, prefix string) int {
+	t.Helper()
+	n := 0
+	err := s.View(context.Background(), func(tx issuer.Tx) error {
+		return tx.Scan(b, []byte(prefix), nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func harness() storetest.Harness {
 	return storetest.Harness{
 		New: func(t *testing.T) issuer.Storage { return openStore(t, newSchema(t), postgres.Options{}) },
@@ -74,7 +100,9 @@ func harness() storetest.Harness {
 
 func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
 
-func TestStorageIsolation(t *testing.T) { storetest.TestStorageIsolation(t, harness()) }
+func TestStorageIsolation(t *testing.T) {
+	storetest.TestStorageIsolation(t, storetest.Single(harness()))
+}
 
 // TestOpenErrorsHidePassword opens bad DSNs that carry a password: the
 // errors say what is wrong without it.

@@ -109,7 +109,7 @@ const (
 	// failNone is no failure.
 	failNone failure = iota
 	// failConflict is a conflict with a concurrent transaction: the function
-	// runs again, alone.
+	// runs again after a random wait.
 	failConflict
 	// failStatement is a statement the server refused for another reason
 	// (a key too long for the index, say): its error goes to the caller.

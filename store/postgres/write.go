@@ -224,124 +224,141 @@ func (w *writeTx) failPrev(err error) {
 	}
 }
 
+// step is what runFunc does after an attempt at a function.
+type step struct {
+	stop  int   // ≥ 0: commit without the calls from stop on
+	err   error // the transaction is lost
+	again bool  // run the function again
+}
+
+var next = step{stop: -1}
+
 // runFunc runs the function of call i in a savepoint and records its
 // outcome in w.out. It returns stop ≥ 0 when the transaction must commit
 // without the calls from stop on, and an error when the transaction is
 // lost.
 func (w *writeTx) runFunc(i int, fn func(issuer.Tx) error, later bool) (stop int, err error) {
-	t := w.t
 	for {
-		fr := &frame{index: i, later: later}
-		w.cur = fr
-		spQueued := len(t.pending)
-		t.queue(stmt{sql: "SAVEPOINT f", owner: fr, done: func() { fr.inSavepoint = true }})
-		f := &fnTx{s: w.s, t: t, w: w, absent: map[string]keyRef{}}
-		ferr := fn(f)
-		if ferr == nil && f.err == nil && f.wrote {
-			ferr = f.checkAbsent()
+		if s := w.attempt(i, fn, later); !s.again {
+			return s.stop, s.err
 		}
-		f.done = true
-		if ferr == nil && f.err == nil {
-			nothing := !fr.inSavepoint && len(t.pending) == spQueued+1
-			if nothing {
-				// Nothing of its own to send (it read and rewrote rows
-				// held in memory): no savepoint either.
-				t.pending = t.pending[:spQueued]
-			} else {
-				t.queue(stmt{sql: "RELEASE SAVEPOINT f", owner: fr, done: func() { w.settle(fr) }})
-			}
-			w.out[i] = outcome{}
-			if w.prev == nil {
-				// Its statements go with the next pipeline.
-				if nothing {
-					w.settle(fr)
-				} else {
-					w.prev = fr
-				}
-				w.cur = nil
-				return -1, nil
-			}
-			// prev's statements have not been sent yet, and this function
-			// may have read what it wrote: send both.
-			if err := w.send(); err == nil {
-				if nothing {
-					w.settle(fr)
-				}
-				w.cur = nil
-				return -1, nil
-			} else {
-				f.fail(err)
-			}
-		}
-		if w.lost != nil {
-			return -1, w.lost
-		}
-		if w.restart {
-			w.restart = false
-			if w.stop >= 0 {
-				return w.stop, nil
-			}
-			continue
-		}
+	}
+}
 
-		// The function failed: its changes are undone.
-		w.undo(fr)
-		w.cur = nil
-		if f.err == nil {
-			// It returned an error, a refusal, before or after writing.
-			if fr.inSavepoint {
-				t.pending = t.pending[:0]
-				t.queue(stmt{sql: "ROLLBACK TO SAVEPOINT f"})
-				t.queue(stmt{sql: "RELEASE SAVEPOINT f"})
+// interruption reports whether prev failed, or the transaction was lost,
+// while the running function ran, and what follows.
+func (w *writeTx) interruption() (step, bool) {
+	if w.lost != nil {
+		return step{stop: -1, err: w.lost}, true
+	}
+	if !w.restart {
+		return step{}, false
+	}
+	w.restart = false
+	if w.stop >= 0 {
+		return step{stop: w.stop}, true
+	}
+	return step{stop: -1, again: true}, true
+}
+
+func (w *writeTx) attempt(i int, fn func(issuer.Tx) error, later bool) step {
+	t := w.t
+	fr := &frame{index: i, later: later}
+	w.cur = fr
+	spQueued := len(t.pending)
+	t.queue(stmt{sql: "SAVEPOINT f", owner: fr, done: func() { fr.inSavepoint = true }})
+	f := &fnTx{s: w.s, t: t, w: w, absent: map[string]keyRef{}}
+	ferr := fn(f)
+	if ferr == nil && f.err == nil && f.wrote {
+		ferr = f.checkAbsent()
+	}
+	f.done = true
+	if ferr == nil && f.err == nil {
+		nothing := !fr.inSavepoint && len(t.pending) == spQueued+1
+		if nothing {
+			// Nothing of its own to send (it read and rewrote rows held in
+			// memory): no savepoint either.
+			t.pending = t.pending[:spQueued]
+		} else {
+			t.queue(stmt{sql: "RELEASE SAVEPOINT f", owner: fr, done: func() { w.settle(fr) }})
+		}
+		w.out[i] = outcome{}
+		if w.prev == nil {
+			// Its statements go with the next pipeline.
+			if nothing {
+				w.settle(fr)
 			} else {
-				t.pending = t.pending[:spQueued]
+				w.prev = fr
 			}
-			if w.prev != nil {
-				// A refusal may rest on what prev wrote: settle prev first.
-				if w.send(); w.lost != nil {
-					return -1, w.lost
-				}
-				if w.restart {
-					w.restart = false
-					if w.stop >= 0 {
-						return w.stop, nil
-					}
-					continue
-				}
-			}
-			if errors.Is(ferr, errAbsentTaken) {
-				w.out[i] = outcome{err: ferr, retry: failConflict}
-			} else {
-				w.out[i] = outcome{err: ferr}
-			}
-			return -1, nil
+			w.cur = nil
+			return next
 		}
-		// One of its statements failed, aborting the transaction.
-		if !fr.inSavepoint {
-			return -1, f.err
-		}
-		if _, err := t.conn.Exec(t.ctx, rollbackSavepoint); err != nil {
-			return -1, err
-		}
-		switch classify(f.err) {
-		case failWait:
-			if later {
-				return i, nil
+		// prev's statements have not been sent yet, and this function may
+		// have read what it wrote: send both.
+		err := w.send()
+		if err == nil {
+			if nothing {
+				w.settle(fr)
 			}
-			w.out[i] = outcome{err: f.err, retry: failConflict}
-		case failConflict:
-			w.out[i] = outcome{err: f.err, retry: failConflict}
-		default:
-			// The server refused a statement (a key too long for the
-			// index, say); the function may have returned that error or
-			// another.
-			if ferr == nil || errors.Is(ferr, f.err) {
-				ferr = f.err
+			w.cur = nil
+			return next
+		}
+		f.fail(err)
+	}
+	if s, ok := w.interruption(); ok {
+		return s
+	}
+
+	// The function failed: its changes are undone.
+	w.undo(fr)
+	w.cur = nil
+	if f.err == nil {
+		// It returned an error, a refusal, before or after writing.
+		if fr.inSavepoint {
+			t.pending = t.pending[:0]
+			t.queue(stmt{sql: "ROLLBACK TO SAVEPOINT f"})
+			t.queue(stmt{sql: "RELEASE SAVEPOINT f"})
+		} else {
+			t.pending = t.pending[:spQueued]
+		}
+		if w.prev != nil {
+			// A refusal may rest on what prev wrote: settle prev first.
+			w.send()
+			if s, ok := w.interruption(); ok {
+				return s
 			}
+		}
+		if errors.Is(ferr, errAbsentTaken) {
+			w.out[i] = outcome{err: ferr, retry: failConflict}
+		} else {
 			w.out[i] = outcome{err: ferr}
 		}
-		return -1, nil
+		return next
 	}
+	// One of its statements failed, aborting the transaction.
+	if !fr.inSavepoint {
+		return step{stop: -1, err: f.err}
+	}
+	if _, err := t.conn.Exec(t.ctx, rollbackSavepoint); err != nil {
+		return step{stop: -1, err: err}
+	}
+	switch classify(f.err) {
+	case failWait:
+		if later {
+			return step{stop: i}
+		}
+		w.out[i] = outcome{err: f.err, retry: failConflict}
+	case failConflict:
+		w.out[i] = outcome{err: f.err, retry: failConflict}
+	default:
+		// The server refused a statement (a key too long for the index,
+		// say); the function may have returned that error or another.
+		if ferr == nil || errors.Is(ferr, f.err) {
+			ferr = f.err
+		}
+		w.out[i] = outcome{err: ferr}
+	}
+	return next
 }
 
 // settlePrev sends prev's statements, before the commit. It returns stop

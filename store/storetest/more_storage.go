@@ -14,49 +14,137 @@ import (
 	"github.com/epermit/epermit/issuer"
 )
 
+// Single opens one handle on a fresh storage of h, for
+// [TestStorageIsolation].
+func Single(h Harness) func(t *testing.T) []issuer.Storage {
+	return func(t *testing.T) []issuer.Storage { return []issuer.Storage{h.New(t)} }
+}
+
+// writers runs fn(s, w, i) for i < rounds on workers goroutines, all at once,
+// worker w using storage w modulo len(stores).
+func writers(stores []issuer.Storage, workers, rounds int, fn func(s issuer.Storage, w, i int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				fn(stores[w%len(stores)], w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// claimed counts a claim won, and fails t on an error other than a refusal.
+func claimed(t *testing.T, err error, wins *atomic.Int32) {
+	if err == nil {
+		wins.Add(1)
+	} else if !issuer.IsRefusal(err) {
+		t.Error(err)
+	}
+}
+
 // TestStorageIsolation checks what "serializable with respect to the keys
-// it reads" means beyond a read-modify-write of one key: a transaction that
+// it reads" means beyond one read-modify-write: two counters updated in
+// opposite orders, keys claimed by one writer only, a transaction that
 // relies on a key's absence, or on a scan finding nothing, while it writes
 // another key; reads and writes inside a scan; empty values inside a write
-// transaction.
-func TestStorageIsolation(t *testing.T, h Harness) {
+// transaction. open returns a fresh, empty storage: one handle, or several
+// handles on it (the replicas of one database), closed at the end of the
+// test; the concurrent writers are spread over them.
+func TestStorageIsolation(t *testing.T, open func(t *testing.T) []issuer.Storage) {
+	t.Run("Counters", func(t *testing.T) {
+		// Odd writers update the two counters in the opposite order: the
+		// deadlocks this makes between handles must end in a retry, and no
+		// increment may be lost.
+		stores := open(t)
+		var acked atomic.Int64
+		writers(stores, 24, 15, func(s issuer.Storage, w, i int) {
+			err := s.Update(ctx, func(tx issuer.Tx) error {
+				keys := []string{"a", "b"}
+				if w%2 == 1 {
+					keys = []string{"b", "a"}
+				}
+				for _, k := range keys {
+					v, err := tx.Get(issuer.BucketMeta, []byte(k))
+					if err != nil {
+						return err
+					}
+					n, _ := strconv.Atoi(string(v))
+					if err := tx.Put(issuer.BucketMeta, []byte(k), []byte(strconv.Itoa(n+1))); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			acked.Add(1)
+		})
+		for _, k := range []string{"a", "b"} {
+			if v, _ := get(t, stores[0], issuer.BucketMeta, k); v != strconv.FormatInt(acked.Load(), 10) {
+				t.Errorf("counter %s = %s after %d acknowledged increments", k, v, acked.Load())
+			}
+		}
+	})
+
+	t.Run("Claims", func(t *testing.T) {
+		// Each new key goes to exactly one writer.
+		stores := open(t)
+		const keys = 25
+		wins := make([]atomic.Int32, keys)
+		writers(stores, 16, keys, func(s issuer.Storage, w, i int) {
+			key := []byte("claim/" + strconv.Itoa(i))
+			claimed(t, s.Update(ctx, func(tx issuer.Tx) error {
+				v, err := tx.Get(issuer.BucketPersons, key)
+				if err != nil {
+					return err
+				}
+				if v != nil {
+					return &refusal{"taken"}
+				}
+				return tx.Put(issuer.BucketPersons, key, []byte(strconv.Itoa(w)))
+			}), &wins[i])
+		})
+		for i := range wins {
+			if n := wins[i].Load(); n != 1 {
+				t.Errorf("key %d claimed %d times", i, n)
+			}
+		}
+	})
+
 	t.Run("AbsentReads", func(t *testing.T) {
 		// Write skew: each function sets its own key of a pair only when
 		// neither is set. Serially one of each pair ends set; a store that
 		// does not guard what it read as absent can set both.
-		s := h.New(t)
-		const pairs, workers = 20, 8
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range pairs {
-					mine, other := fmt.Sprintf("pair-%02d/x", i), fmt.Sprintf("pair-%02d/y", i)
-					if w%2 == 1 {
-						mine, other = other, mine
+		stores := open(t)
+		const pairs = 20
+		writers(stores, 8, pairs, func(s issuer.Storage, w, i int) {
+			mine, other := fmt.Sprintf("pair-%02d/x", i), fmt.Sprintf("pair-%02d/y", i)
+			if w%2 == 1 {
+				mine, other = other, mine
+			}
+			err := s.Update(ctx, func(tx issuer.Tx) error {
+				for _, k := range []string{other, mine} {
+					v, err := tx.Get(issuer.BucketGrants, []byte(k))
+					if err != nil {
+						return err
 					}
-					err := s.Update(ctx, func(tx issuer.Tx) error {
-						for _, k := range []string{other, mine} {
-							v, err := tx.Get(issuer.BucketGrants, []byte(k))
-							if err != nil {
-								return err
-							}
-							if v != nil {
-								return &refusal{"set"}
-							}
-						}
-						return tx.Put(issuer.BucketGrants, []byte(mine), []byte("on"))
-					})
-					if err != nil && !issuer.IsRefusal(err) {
-						t.Error(err)
+					if v != nil {
+						return &refusal{"set"}
 					}
 				}
-			}()
-		}
-		wg.Wait()
+				return tx.Put(issuer.BucketGrants, []byte(mine), []byte("on"))
+			})
+			if err != nil && !issuer.IsRefusal(err) {
+				t.Error(err)
+			}
+		})
 		for i := range pairs {
-			if got := scan(t, s, issuer.BucketGrants, fmt.Sprintf("pair-%02d/", i), "", false, 0); len(got) != 1 {
+			if got := scan(t, stores[0], issuer.BucketGrants, fmt.Sprintf("pair-%02d/", i), "", false, 0); len(got) != 1 {
 				t.Errorf("pair %d: %v set, want one", i, got)
 			}
 		}
@@ -66,41 +154,28 @@ func TestStorageIsolation(t *testing.T, h Harness) {
 		// A function claims a prefix (a person's applications) when a scan
 		// finds no key under it, writing a key of its own: one claim per
 		// prefix.
-		s := h.New(t)
-		const prefixes, workers = 15, 8
-		var wg sync.WaitGroup
+		stores := open(t)
+		const prefixes = 15
 		wins := make([]atomic.Int32, prefixes)
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range prefixes {
-					prefix := fmt.Sprintf("person-%02d/", i)
-					err := s.Update(ctx, func(tx issuer.Tx) error {
-						found := false
-						err := tx.Scan(issuer.BucketPersons, []byte(prefix), nil, false, func(_, _ []byte) (bool, error) {
-							found = true
-							return false, nil
-						})
-						if err != nil {
-							return err
-						}
-						if found {
-							return &refusal{"taken"}
-						}
-						return tx.Put(issuer.BucketPersons, []byte(prefix+strconv.Itoa(w)), nil)
-					})
-					if err == nil {
-						wins[i].Add(1)
-					} else if !issuer.IsRefusal(err) {
-						t.Error(err)
-					}
+		writers(stores, 8, prefixes, func(s issuer.Storage, w, i int) {
+			prefix := fmt.Sprintf("person-%02d/", i)
+			claimed(t, s.Update(ctx, func(tx issuer.Tx) error {
+				found := false
+				err := tx.Scan(issuer.BucketPersons, []byte(prefix), nil, false, func(_, _ []byte) (bool, error) {
+					found = true
+					return false, nil
+				})
+				if err != nil {
+					return err
 				}
-			}()
-		}
-		wg.Wait()
+				if found {
+					return &refusal{"taken"}
+				}
+				return tx.Put(issuer.BucketPersons, []byte(prefix+strconv.Itoa(w)), nil)
+			}), &wins[i])
+		})
 		for i := range wins {
-			keys := scan(t, s, issuer.BucketPersons, fmt.Sprintf("person-%02d/", i), "", false, 0)
+			keys := scan(t, stores[0], issuer.BucketPersons, fmt.Sprintf("person-%02d/", i), "", false, 0)
 			if n := wins[i].Load(); n != 1 || len(keys) != 1 {
 				t.Errorf("prefix %d: %d claims, keys %v", i, n, keys)
 			}
@@ -110,11 +185,14 @@ func TestStorageIsolation(t *testing.T, h Harness) {
 	t.Run("ReadsInsideScan", func(t *testing.T) {
 		// A scan's callback reads and writes through the same transaction,
 		// as a retention job moving due entries does.
-		s := h.New(t)
+		s := open(t)[0]
+		var due, permits []string
 		for i := range 300 {
-			put(t, s, issuer.BucketShred, fmt.Sprintf("due/%03d", i), strconv.Itoa(i))
-			put(t, s, issuer.BucketPermits, fmt.Sprintf("p%03d", i), "active")
+			due = append(due, fmt.Sprintf("due/%03d", i), strconv.Itoa(i))
+			permits = append(permits, fmt.Sprintf("p%03d", i), "active")
 		}
+		put(t, s, issuer.BucketShred, due...)
+		put(t, s, issuer.BucketPermits, permits...)
 		err := s.Update(ctx, func(tx issuer.Tx) error {
 			return tx.Scan(issuer.BucketShred, []byte("due/"), nil, false, func(k, v []byte) (bool, error) {
 				p := []byte("p" + string(k[len("due/"):]))
@@ -140,7 +218,7 @@ func TestStorageIsolation(t *testing.T, h Harness) {
 	})
 
 	t.Run("EmptyValues", func(t *testing.T) {
-		s := h.New(t)
+		s := open(t)[0]
 		err := s.Update(ctx, func(tx issuer.Tx) error {
 			if err := tx.Put(issuer.BucketMeta, []byte("nil"), nil); err != nil {
 				return err
