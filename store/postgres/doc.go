@@ -120,6 +120,7 @@
 //
 // # What a DBA must know
 //
+//   - Version: PostgreSQL 13 or later (Debian 12 ships 15).
 //   - Durability: the store never runs with synchronous_commit off; fsync
 //     must be on. A standby set with synchronous_standby_names makes commits
 //     wait for it ([Store.Ping] fails on a standby in recovery).

@@ -117,6 +117,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	return s, nil
 }
 
+// minVersion is the oldest PostgreSQL the store runs on (server_version_num):
+// 13 has pg_current_xact_id and insert-driven autovacuum.
+const minVersion = 130000
+
 func open(ctx context.Context, cfg *pgxpool.Config, o Options) (*Store, error) {
 	ms, err := loadMigrations(migrationFiles)
 	if err != nil {
@@ -137,6 +141,13 @@ func open(ctx context.Context, cfg *pgxpool.Config, o Options) (*Store, error) {
 		}
 	}
 	err = pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
+		var version int
+		if err := c.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+			return err
+		}
+		if version < minVersion {
+			return fmt.Errorf("PostgreSQL %s: version 13 or later is needed", c.Conn().PgConn().ParameterStatus("server_version"))
+		}
 		if _, err := migrate(ctx, c.Conn(), o.Schema, ms, o.upTo); err != nil {
 			c.Conn().Close(ctx)
 			return err
