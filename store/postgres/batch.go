@@ -248,6 +248,7 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 	// ask the database.
 	pid := conn.PgConn().PID()
 	conn.Close(context.Background())
+	s.stats.resolved.Add(1)
 	committed, rerr := s.resolve(xid, pid)
 	if rerr != nil {
 		return len(calls), fmt.Errorf("postgres: commit outcome unknown: %w (after %v)", rerr, err)

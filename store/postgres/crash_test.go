@@ -84,8 +84,8 @@ func writes(t *testing.T, s *postgres.Store, workers, rounds int, disrupt func(r
 	for _, err := range failures[:min(len(failures), 3)] {
 		t.Logf("failed: %v", err)
 	}
-	if s.Stats().Lost == 0 {
-		t.Error("no transaction was lost: the test disturbed nothing")
+	if st := s.Stats(); st.Lost == 0 && st.Resolved == 0 {
+		t.Error("no transaction was lost, no commit was in doubt: the test disturbed nothing")
 	}
 }
 

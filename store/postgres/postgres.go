@@ -64,7 +64,7 @@ type Store struct {
 	running sync.WaitGroup
 	slots   chan struct{}
 
-	stats struct{ batches, calls, conflicts, lost atomic.Int64 }
+	stats struct{ batches, calls, conflicts, lost, resolved atomic.Int64 }
 }
 
 var _ issuer.Storage = (*Store)(nil)
@@ -231,12 +231,15 @@ type Stats struct {
 	// Conflicts counts functions run again after a conflict, and Lost the
 	// functions run again because their transaction was lost.
 	Conflicts, Lost int64
+	// Resolved counts the commits whose answer was lost with their
+	// connection, and whose outcome was asked of the database.
+	Resolved int64
 }
 
 // Stats returns the counts since Open.
 func (s *Store) Stats() Stats {
 	return Stats{Transactions: s.stats.batches.Load(), Calls: s.stats.calls.Load(),
-		Conflicts: s.stats.conflicts.Load(), Lost: s.stats.lost.Load()}
+		Conflicts: s.stats.conflicts.Load(), Lost: s.stats.lost.Load(), Resolved: s.stats.resolved.Load()}
 }
 
 // View runs fn in a read-only transaction that sees one snapshot

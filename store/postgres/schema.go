@@ -181,7 +181,7 @@ type table struct {
 	name   string // qualified and quoted
 	lockID int32  // second key of the bucket's advisory lock
 
-	get, getForUpdate, insert, upsert, del string
+	get, getForUpdate, insert, upsert, update, del string
 }
 
 func newTable(schema string, b issuer.Bucket) (*table, error) {
@@ -199,6 +199,7 @@ func newTable(schema string, b issuer.Bucket) (*table, error) {
 		getForUpdate: "SELECT v FROM " + q + " WHERE k = $1 FOR UPDATE",
 		insert:       "INSERT INTO " + q + " (k, v) VALUES ($1, $2)",
 		upsert:       "INSERT INTO " + q + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+		update:       "UPDATE " + q + " SET v = $2 WHERE k = $1",
 		del:          "DELETE FROM " + q + " WHERE k = $1",
 	}, nil
 }

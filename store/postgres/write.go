@@ -145,7 +145,8 @@ func (w *writeTx) undo(fr *frame) {
 func (w *writeTx) writeDirty(tbl *table) {
 	for ck, e := range w.cache {
 		if e.dirty && (tbl == nil || e.tbl == tbl) {
-			w.t.queue(stmt{sql: e.tbl.upsert, args: []any{e.key, e.v}, owner: w.cur})
+			// The row exists: this transaction read or wrote it, and holds it.
+			w.t.queue(stmt{sql: e.tbl.update, args: []any{e.key, e.v}, owner: w.cur})
 			e.dirty = false
 			w.setCache(ck, e)
 		}

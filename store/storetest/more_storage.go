@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/epermit/epermit/issuer"
 )
@@ -243,11 +244,20 @@ func TestStorageIsolation(t *testing.T, open func(t *testing.T) []issuer.Storage
 	})
 }
 
+// CPUMeter is implemented by a storage under benchmark that can tell the
+// CPU time used so far by this process and by its database server's
+// processes (zero for an embedded store).
+type CPUMeter interface {
+	CPU() (self, server time.Duration, err error)
+}
+
 // BenchmarkStorage measures concurrent Updates of three shapes, with 128
 // writers: a small new record, a 4 KiB record (a status chunk), and the
 // shape of an issuance (read and rewrite one of 10,000 records, advance a
 // counter every Update reads, append a record under it). It reports
-// updates/s.
+// updates/s, and when the storage implements [CPUMeter] the CPU time an
+// Update costs in this process (cpu-µs/op) and in the server's
+// (server-cpu-µs/op).
 func BenchmarkStorage(b *testing.B, open func(b *testing.B) issuer.Storage) {
 	small, chunk := bytes.Repeat([]byte{1}, 64), bytes.Repeat([]byte{2}, 4096)
 	var seq atomic.Uint64
@@ -260,6 +270,15 @@ func BenchmarkStorage(b *testing.B, open func(b *testing.B) issuer.Storage) {
 			}
 		}
 		b.SetParallelism(64)
+		meter, _ := s.(CPUMeter)
+		var self0, server0 time.Duration
+		if meter != nil {
+			var err error
+			if self0, server0, err = meter.CPU(); err != nil {
+				b.Log(err)
+				meter = nil
+			}
+		}
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -269,7 +288,17 @@ func BenchmarkStorage(b *testing.B, open func(b *testing.B) issuer.Storage) {
 				}
 			}
 		})
+		b.StopTimer()
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+		if meter != nil {
+			if self1, server1, err := meter.CPU(); err == nil {
+				perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+				b.ReportMetric(perOp(self1-self0), "cpu-µs/op")
+				if server1 > 0 {
+					b.ReportMetric(perOp(server1-server0), "server-cpu-µs/op")
+				}
+			}
+		}
 	}
 	b.Run("small", func(b *testing.B) {
 		run(b, nil, func(tx issuer.Tx) error { return tx.Put(issuer.BucketGrants, newKey(), small) })

@@ -27,6 +27,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Environment variables read by [Main].
@@ -269,6 +270,49 @@ func Restart(t testing.TB) error {
 		return err
 	}
 	return cluster.start()
+}
+
+// ServerCPU returns the CPU time used so far by the test cluster's
+// processes (Linux): the postmaster and its children, living and ended. It
+// fails when the database is not a throwaway cluster.
+func ServerCPU() (time.Duration, error) {
+	if cluster == nil {
+		return 0, errors.New("pgtest: no throwaway cluster")
+	}
+	pidFile, err := os.ReadFile(filepath.Join(cluster.data(), "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	postmaster, _, _ := strings.Cut(string(pidFile), "\n")
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		// After the command in parentheses: state, ppid, … and from the
+		// twelfth on utime, stime, cutime, cstime.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b[i+1:]))
+		pid := filepath.Base(filepath.Dir(f))
+		if len(fields) < 15 || (pid != postmaster && fields[1] != postmaster) {
+			continue
+		}
+		n := 2 // utime, stime
+		if pid == postmaster {
+			n = 4 // and cutime, cstime: its children that have ended
+		}
+		for _, v := range fields[11 : 11+n] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+	}
+	// Linux reports these in USER_HZ, 100 a second.
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // DSN returns the connection string of the test database, or skips t when
