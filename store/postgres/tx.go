@@ -261,6 +261,9 @@ func (f *fnTx) Get(b issuer.Bucket, key []byte) ([]byte, error) {
 		return nil, err
 	}
 	if !found {
+		if f.absent == nil {
+			f.absent = map[string]keyRef{}
+		}
 		f.absent[ck] = keyRef{tbl, bytes.Clone(key)}
 		return nil, nil
 	}

@@ -268,7 +268,7 @@ func (w *writeTx) attempt(i int, fn func(issuer.Tx) error, later bool) step {
 	w.cur = fr
 	spQueued := len(t.pending)
 	t.queue(stmt{sql: "SAVEPOINT f", owner: fr, done: func() { fr.inSavepoint = true }})
-	f := &fnTx{s: w.s, t: t, w: w, absent: map[string]keyRef{}}
+	f := &fnTx{s: w.s, t: t, w: w}
 	ferr := fn(f)
 	if ferr == nil && f.err == nil && f.wrote {
 		ferr = f.checkAbsent()
