@@ -184,6 +184,7 @@ func (s *Store) runTx(calls []*call, out []outcome) (int, error) {
 	defer pc.Release()
 	conn := pc.Conn()
 	t := &txn{ctx: ctx, conn: conn}
+	defer func() { s.stats.pipelines.Add(int64(t.sent)) }()
 	var xid uint64
 	t.queue(stmt{sql: "BEGIN ISOLATION LEVEL READ COMMITTED"})
 	t.queue(stmt{sql: "SELECT pg_current_xact_id()::text", rows: func(rows pgx.Rows) error {

@@ -42,6 +42,7 @@ func BenchmarkStorage(b *testing.B) {
 			b.Cleanup(func() {
 				st := s.Stats()
 				b.ReportMetric(float64(st.Calls)/float64(max(st.Transactions, 1)), "updates/commit")
+				b.ReportMetric(float64(st.Pipelines)/float64(max(st.Calls, 1)), "roundtrips/update")
 			})
 			return metered{s, true}
 		})

@@ -64,7 +64,7 @@ type Store struct {
 	running sync.WaitGroup
 	slots   chan struct{}
 
-	stats struct{ batches, calls, conflicts, lost, resolved atomic.Int64 }
+	stats struct{ batches, calls, pipelines, conflicts, lost, resolved atomic.Int64 }
 }
 
 var _ issuer.Storage = (*Store)(nil)
@@ -224,10 +224,10 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 
 // Stats counts what the store has done since Open.
 type Stats struct {
-	// Transactions is the number of shared write transactions run, and
-	// Calls the functions run in them (Calls / Transactions is the mean
-	// batch).
-	Transactions, Calls int64
+	// Transactions is the number of shared write transactions run, Calls
+	// the functions run in them (Calls / Transactions is the mean batch),
+	// and Pipelines the round trips they took, the commit included.
+	Transactions, Calls, Pipelines int64
 	// Conflicts counts functions run again after a conflict, and Lost the
 	// functions run again because their transaction was lost.
 	Conflicts, Lost int64
@@ -238,7 +238,7 @@ type Stats struct {
 
 // Stats returns the counts since Open.
 func (s *Store) Stats() Stats {
-	return Stats{Transactions: s.stats.batches.Load(), Calls: s.stats.calls.Load(),
+	return Stats{Transactions: s.stats.batches.Load(), Calls: s.stats.calls.Load(), Pipelines: s.stats.pipelines.Load(),
 		Conflicts: s.stats.conflicts.Load(), Lost: s.stats.lost.Load(), Resolved: s.stats.resolved.Load()}
 }
 

@@ -34,6 +34,7 @@ type txn struct {
 	ctx     context.Context
 	conn    *pgx.Conn
 	pending []stmt
+	sent    int // pipelines sent
 }
 
 func (t *txn) queue(s stmt) { t.pending = append(t.pending, s) }
@@ -53,6 +54,7 @@ func (t *txn) flush() (pgconn.CommandTag, *stmt, error) {
 	for _, s := range ss {
 		b.Queue(s.sql, s.args...)
 	}
+	t.sent++
 	br := t.conn.SendBatch(t.ctx, &b)
 	var err error
 	var failed *stmt
