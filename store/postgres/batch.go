@@ -41,6 +41,9 @@ type batch struct {
 // Update runs fn in a shared, durable write transaction; see the package
 // documentation for what "shared" and "durable" mean here.
 func (s *Store) Update(ctx context.Context, fn func(issuer.Tx) error) error {
+	if s.o.ReadOnly {
+		return ErrReadOnly
+	}
 	var conflicts, losses int
 	for {
 		if err := ctx.Err(); err != nil {

@@ -133,8 +133,9 @@
 //     frozen at once, so the anti-wraparound vacuum finds them frozen; the
 //     large tables (permits, persons, applications, shred) are vacuumed
 //     after 2 % dead rows. A long [Store.Snapshot] holds back the xmin
-//     horizon: vacuum cannot remove rows deleted during it, so run it on a
-//     standby, or at quiet hours on a busy database.
+//     horizon: vacuum cannot remove rows deleted during it, so take it from
+//     a standby (a store opened with [Options.ReadOnly] reads without
+//     migrating), or at quiet hours on a busy primary.
 //   - Backups: the database's own (pg_basebackup with WAL archiving, for
 //     point-in-time recovery) are the backups of a province: consistent,
 //     incremental, and restorable to a moment. [Store.Snapshot] writes the

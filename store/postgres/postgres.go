@@ -41,6 +41,10 @@ type Options struct {
 	// TxTimeout bounds one shared transaction, and the wait to learn the
 	// outcome of a commit whose connection failed; 0 means 30 s.
 	TxTimeout time.Duration
+	// ReadOnly opens the store for View and Snapshot only, without
+	// migrating: on a standby, for backups that keep their long snapshot
+	// off the primary.
+	ReadOnly bool
 
 	// upTo stops migrations at that version (tests of the upgrade path).
 	upTo int
@@ -48,6 +52,9 @@ type Options struct {
 
 // ErrClosed reports the use of a closed [Store].
 var ErrClosed = errors.New("postgres: store closed")
+
+// ErrReadOnly reports an Update of a store opened with [Options.ReadOnly].
+var ErrReadOnly = errors.New("postgres: store opened read-only")
 
 // Store is the issuer's storage in a PostgreSQL database. It is safe for
 // concurrent use, and several Stores (replicas) may share one database.
@@ -148,7 +155,11 @@ func open(ctx context.Context, cfg *pgxpool.Config, o Options) (*Store, error) {
 		if version < minVersion {
 			return fmt.Errorf("PostgreSQL %s: version 13 or later is needed", c.Conn().PgConn().ParameterStatus("server_version"))
 		}
-		if _, err := migrate(ctx, c.Conn(), o.Schema, ms, o.upTo); err != nil {
+		if o.ReadOnly {
+			if err := checkMigrated(ctx, c.Conn(), o.Schema, ms); err != nil {
+				return err
+			}
+		} else if _, err := migrate(ctx, c.Conn(), o.Schema, ms, o.upTo); err != nil {
 			c.Conn().Close(ctx)
 			return err
 		}

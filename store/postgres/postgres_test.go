@@ -292,3 +292,28 @@ func TestLargeUpdate(t *testing.T) {
 		t.Errorf("%d records after the commit, want %d", got, n)
 	}
 }
+
+// TestReadOnly opens a store without the right to change it, as a backup
+// on a standby does: it reads and snapshots, and writes nothing.
+func TestReadOnly(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchema(t)
+	if _, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{Schema: schema, ReadOnly: true}); err == nil ||
+		!strings.Contains(err.Error(), "holds no e-permit store") {
+		t.Fatalf("read-only Open of an empty schema: %v", err)
+	}
+	rw := openStore(t, schema, postgres.Options{})
+	if err := rw.Update(ctx, func(tx issuer.Tx) error { return tx.Put(issuer.BucketPermits, []byte("p"), []byte("v")) }); err != nil {
+		t.Fatal(err)
+	}
+	ro := openStore(t, schema, postgres.Options{ReadOnly: true})
+	if v, _ := getString(t, ro, issuer.BucketPermits, "p"); v != "v" {
+		t.Fatalf("read %q", v)
+	}
+	if n, err := ro.Snapshot(ctx, io.Discard); err != nil || n != 1 {
+		t.Fatalf("Snapshot = %d, %v", n, err)
+	}
+	if err := ro.Update(ctx, func(tx issuer.Tx) error { return nil }); !errors.Is(err, postgres.ErrReadOnly) {
+		t.Fatalf("Update = %v", err)
+	}
+}

@@ -106,24 +106,9 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string, ms []migration,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT version, name FROM "+ident(schema, "schema_migrations")+" ORDER BY version")
+	done, err := history(ctx, conn, schema, ms)
 	if err != nil {
 		return nil, err
-	}
-	done := map[int]string{}
-	var version int
-	var name string
-	_, err = pgx.ForEachRow(rows, []any{&version, &name}, func() error { done[version] = name; return nil })
-	if err != nil {
-		return nil, err
-	}
-	for v, name := range done {
-		if v > len(ms) {
-			return nil, fmt.Errorf("%w: it has version %d (%s), this permitd knows %d", ErrSchemaNewer, v, name, len(ms))
-		}
-		if m := ms[v-1]; m.name != name {
-			return nil, fmt.Errorf("schema version %d is %q in the database but %q here", v, name, m.name)
-		}
 	}
 	for _, m := range ms[:upTo] {
 		if _, ok := done[m.version]; ok {
@@ -145,6 +130,46 @@ func migrate(ctx context.Context, conn *pgx.Conn, schema string, ms []migration,
 		applied = append(applied, m.version)
 	}
 	return applied, nil
+}
+
+// history returns the migrations recorded in the schema, after checking
+// that they are the first of ms.
+func history(ctx context.Context, conn *pgx.Conn, schema string, ms []migration) (map[int]string, error) {
+	rows, err := conn.Query(ctx, "SELECT version, name FROM "+ident(schema, "schema_migrations")+" ORDER BY version")
+	if err != nil {
+		return nil, err
+	}
+	done := map[int]string{}
+	var version int
+	var name string
+	_, err = pgx.ForEachRow(rows, []any{&version, &name}, func() error { done[version] = name; return nil })
+	if err != nil {
+		return nil, err
+	}
+	for v, name := range done {
+		if v > len(ms) {
+			return nil, fmt.Errorf("%w: it has version %d (%s), this permitd knows %d", ErrSchemaNewer, v, name, len(ms))
+		}
+		if m := ms[v-1]; m.name != name {
+			return nil, fmt.Errorf("schema version %d is %q in the database but %q here", v, name, m.name)
+		}
+	}
+	return done, nil
+}
+
+// checkMigrated makes sure, without writing, that the schema holds the
+// store's tables at a version this permitd knows (a read-only Open, on a
+// standby say).
+func checkMigrated(ctx context.Context, conn *pgx.Conn, schema string, ms []migration) error {
+	var table *string
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1)::text", ident(schema, "schema_migrations")).Scan(&table); err != nil {
+		return err
+	}
+	if table == nil {
+		return fmt.Errorf("schema %q holds no e-permit store: open it once read-write to create it", schema)
+	}
+	_, err := history(ctx, conn, schema, ms)
+	return err
 }
 
 // checkTables makes sure every bucket of the service has its table: a
