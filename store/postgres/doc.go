@@ -135,7 +135,10 @@
 //     after 2 % dead rows. A long [Store.Snapshot] holds back the xmin
 //     horizon: vacuum cannot remove rows deleted during it, so take it from
 //     a standby (a store opened with [Options.ReadOnly] reads without
-//     migrating), or at quiet hours on a busy primary.
+//     migrating; give that standby a max_standby_streaming_delay longer than
+//     the snapshot, and hot_standby_feedback off, or replay cancels the
+//     snapshot or the primary's vacuum waits for it), or at quiet hours on
+//     a busy primary.
 //   - Backups: the database's own (pg_basebackup with WAL archiving, for
 //     point-in-time recovery) are the backups of a province: consistent,
 //     incremental, and restorable to a moment. [Store.Snapshot] writes the
