@@ -109,6 +109,10 @@ func checkText(name, v string, max int) error {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
 			return fmt.Errorf("audit: %w: %s contains control character %U", ErrInvalid, name, r)
 		}
+		if unicode.Is(unicode.Cf, r) {
+			// Zero-width and bidirectional controls hide or reorder text.
+			return fmt.Errorf("audit: %w: %s contains invisible format character %U", ErrInvalid, name, r)
+		}
 	}
 	if looksLikeCitizenID(v) {
 		return fmt.Errorf("audit: %w: %s looks like a full citizen identity number; mask it (permit.MaskID)", ErrInvalid, name)
@@ -116,26 +120,44 @@ func checkText(name, v string, max int) error {
 	return nil
 }
 
-// looksLikeCitizenID reports whether s holds 17 consecutive decimal digits
-// (unicode.IsDigit, so full-width digits count) followed by a digit or an
-// X (ASCII or full-width, either case).
+// looksLikeCitizenID reports whether s holds a full citizen identity number,
+// however it is written: once spaces, punctuation, symbols, combining marks
+// and format characters are taken out (up to two in a row; a masking star
+// ends a number), so that "110105 1992-0814.0517" counts: 17 consecutive
+// decimal digits (unicode.IsDigit, so full-width digits count) followed by a
+// digit or an X (ASCII or full-width, either case), or the same reversed (an
+// X then 17 digits).
 func looksLikeCitizenID(s string) bool {
-	run := 0
+	run, xThen, seps := 0, false, 0
 	for _, r := range s {
-		if unicode.IsDigit(r) {
+		switch {
+		case r == '*' || r == '＊':
+			// A masking star ends a number: 440524********0014 is masked.
+		case unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
+			// Up to two separators in a row do not break a number.
+			if seps++; seps <= 2 {
+				continue
+			}
+		case unicode.IsDigit(r):
+			seps = 0
 			run++
-			if run >= 18 {
+			if run >= 18 || (xThen && run >= 17) {
 				return true
 			}
 			continue
+		case isX(r):
+			if run >= 17 {
+				return true
+			}
+			run, xThen, seps = 0, true, 0
+			continue
 		}
-		if run >= 17 && (r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ') {
-			return true
-		}
-		run = 0
+		run, xThen, seps = 0, false, 0
 	}
 	return false
 }
+
+func isX(r rune) bool { return r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ' }
 
 // canonicalEntry fixes the member order of the hashed JSON.
 type canonicalEntry struct {

@@ -268,6 +268,18 @@ func TestValidate(t *testing.T) {
 		{"line separator", func(e *Entry) { e.Action = "a\u2028b" }, false},
 		{"C1 control", func(e *Entry) { e.Role = "a\u0085b" }, false},
 		{"invalid utf8", func(e *Entry) { e.Subject = "a\xffb" }, false},
+		// Evasions of the ID check (issue 10, hole 11).
+		{"id with spaces", func(e *Entry) { e.Subject = "holder 440524 18800101 0014 moved" }, false},
+		{"id with hyphens and dots", func(e *Entry) { e.Detail = map[string]string{"reason": "ID 440524-1880.0101-0014"} }, false},
+		{"id with ideographic spaces", func(e *Entry) { e.Subject = "４４０５２４\u3000１８８００１０１\u3000００１４" }, false},
+		{"id with zero-width spaces", func(e *Entry) { e.Subject = "440524\u200b188001010014" }, false},
+		{"id behind a bidi override", func(e *Entry) { e.Subject = "\u202e410010108815425044" }, false},
+		{"reversed id with X", func(e *Entry) { e.Subject = "X20013219491501011" }, false},
+		{"reversed id with x and spaces", func(e *Entry) { e.Subject = "x 2001321949150 1011" }, false},
+		{"id with combining marks", func(e *Entry) { e.Subject = "4\u03014\u03010524188001010014" }, false},
+		{"zero-width joiner alone", func(e *Entry) { e.Subject = "a\u200db" }, false},
+		{"dates and a masked id", func(e *Entry) { e.Detail = map[string]string{"k": "valid until 2027-11-27, 440524********0014"} }, true},
+		{"two short numbers", func(e *Entry) { e.Subject = "seq 12345678 list 4242" }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,7 +51,10 @@
 // than the permit database. Callers must never put a full citizen identity
 // number (GB 11643, 18 characters) in an entry: pass it masked, as
 // permit.MaskID does ("110105********002X"). Validate refuses any field
-// holding 18 consecutive characters that look like a full number (17 decimal
-// digits, in any script, followed by a digit or X), whatever the checksum; as
-// a consequence no field may hold a run of 18 or more digits.
+// holding what looks like a full number (17 decimal digits, in any script,
+// followed by a digit or X, or reversed), whatever the checksum, and however
+// it is spaced: spaces, punctuation, symbols and combining marks between the
+// digits do not hide it, and invisible format characters (zero-width, bidi
+// controls) are refused outright. As a consequence no field may hold a run
+// of 18 or more digits, even separated.
 package audit

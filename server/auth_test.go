@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/issuer"
 )
 
 // TestOfficialsAuthMatrix sends every official endpoint no token, an
@@ -15,33 +15,41 @@ func TestOfficialsAuthMatrix(t *testing.T) {
 	ts := newTestServer(t)
 	routes := []struct {
 		method, path string
-		roles        []store.Role
+		roles        []issuer.Role
 		body         any
 	}{
-		{"POST", "/v1/applications/x/approve", []store.Role{store.RoleOfficer}, nil},
-		{"POST", "/v1/applications/x/reject", []store.Role{store.RoleOfficer}, ReasonsRequest{Reasons: []string{"r"}}},
-		{"POST", "/v1/permits/x/endorse", []store.Role{store.RoleOfficer}, nil},
-		{"POST", "/v1/permits/x/revoke", []store.Role{store.RoleRevoker}, ReasonRequest{Reason: "r"}},
-		{"POST", "/v1/permits/x/suspend", []store.Role{store.RoleRevoker}, ReasonRequest{Reason: "r"}},
-		{"POST", "/v1/permits/x/reinstate", []store.Role{store.RoleRevoker}, ReasonRequest{Reason: "r"}},
-		{"GET", "/v1/permits/x", []store.Role{store.RoleOfficer, store.RoleAuditor}, nil},
-		{"GET", "/v1/permits/x/photo", []store.Role{store.RoleOfficer}, nil},
-		{"GET", "/v1/audit", []store.Role{store.RoleAuditor}, nil},
-		{"POST", "/v1/admin/tokens", []store.Role{}, TokenRequest{Role: "auditor", Name: "n"}},
-		{"GET", "/v1/admin/backup", []store.Role{}, nil},
+		{"POST", "/v1/applications/x/approve", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"POST", "/v1/applications/x/reject", []issuer.Role{issuer.RoleOfficer}, ReasonsRequest{Reasons: []string{"r"}}},
+		{"POST", "/v1/permits/x/endorse", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"POST", "/v1/permits/x/revoke", []issuer.Role{issuer.RoleRevoker}, ReasonRequest{Reason: "r"}},
+		{"POST", "/v1/permits/x/suspend", []issuer.Role{issuer.RoleRevoker}, ReasonRequest{Reason: "r"}},
+		{"POST", "/v1/permits/x/reinstate", []issuer.Role{issuer.RoleRevoker}, ReasonRequest{Reason: "r"}},
+		{"GET", "/v1/permits/x", []issuer.Role{issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor}, nil},
+		{"GET", "/v1/applications", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"GET", "/v1/applications/x/photo", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"POST", "/v1/search", []issuer.Role{issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor}, issuer.SearchQuery{PermitNo: "x"}},
+		{"POST", "/v1/permits/x/offers", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"POST", "/v1/endorsements", []issuer.Role{issuer.RoleOfficer}, EndorseBatchRequest{Job: "j", Permits: []string{"x"}}},
+		{"GET", "/v1/audit/checkpoint", []issuer.Role{issuer.RoleAuditor}, nil},
+		{"GET", "/v1/admin/tokens", []issuer.Role{}, nil},
+		{"DELETE", "/v1/admin/tokens/x", []issuer.Role{}, nil},
+		{"GET", "/v1/permits/x/photo", []issuer.Role{issuer.RoleOfficer}, nil},
+		{"GET", "/v1/audit", []issuer.Role{issuer.RoleAuditor}, nil},
+		{"POST", "/v1/admin/tokens", []issuer.Role{}, TokenRequest{Role: "auditor", Name: "n"}},
+		{"GET", "/v1/admin/backup", []issuer.Role{}, nil},
 	}
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			if w := ts.do(req{method: rt.method, path: rt.path, body: rt.body}); w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {
 				t.Errorf("no token: %d %s", w.Code, w.Body)
 			}
-			for _, bad := range []string{"ept_unknown", "not-a-token", ts.tokens[store.RoleOfficer] + "x"} {
+			for _, bad := range []string{"ept_unknown", "not-a-token", ts.tokens[issuer.RoleOfficer] + "x"} {
 				if w := ts.do(req{method: rt.method, path: rt.path, token: bad, body: rt.body}); w.Code != http.StatusUnauthorized {
 					t.Errorf("token %q: %d %s", bad, w.Code, w.Body)
 				}
 			}
 			for role, tok := range ts.tokens {
-				allowed := role == store.RoleAdmin
+				allowed := role == issuer.RoleAdmin
 				for _, r := range rt.roles {
 					allowed = allowed || r == role
 				}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"encoding/json"
@@ -17,11 +18,13 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
-	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/store/boltdb"
 	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/vault"
 )
 
 // testServer is a Server on a temporary store with a settable clock and a
@@ -29,9 +32,10 @@ import (
 type testServer struct {
 	t      *testing.T
 	s      *Server
-	db     *store.DB
+	svc    *issuer.Service
 	root   ed25519.PrivateKey
-	tokens map[store.Role]string
+	tokens map[issuer.Role]string
+	nowFn  func() time.Time
 
 	mu  sync.Mutex
 	now time.Time
@@ -45,32 +49,30 @@ func testKey(seed byte) ed25519.PrivateKey {
 
 func newTestServer(t testing.TB, tweak ...func(*Config)) *testServer {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "permitd.db"), store.Options{IndexKey: bytes.Repeat([]byte{7}, 32), ListSize: 1 << 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ts := &testServer{db: db, root: testKey(1), tokens: map[store.Role]string{},
+	ts := &testServer{root: testKey(1), tokens: map[issuer.Role]string{},
 		now: time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)}
 	if tt, ok := t.(*testing.T); ok {
 		ts.t = tt
 	}
+	ts.nowFn = ts.clock
 	hz, _ := keys.NewRing(keys.Entry{Signer: testKey(2)})
 	zj, _ := keys.NewRing(keys.Entry{Signer: testKey(3)})
-	cfg := Config{BaseURL: testBase, Root: ts.root, Store: db, Now: ts.clock, RateLimit: 1000, RateBurst: 1000,
-		Authorities: []*Authority{
-			{Slug: "zj", Region: "33", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang PSD"}, Keys: zj},
-			{Slug: "hz", Region: "3301", Name: trust.Text{ZH: "杭州市公安局", EN: "Hangzhou PSB"}, Keys: hz},
-		}}
+	ts.svc = newService(t, func() time.Time { return ts.nowFn() },
+		&Authority{Slug: "zj", Region: "33", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang PSD"}, Keys: zj},
+		&Authority{Slug: "hz", Region: "3301", Name: trust.Text{ZH: "杭州市公安局", EN: "Hangzhou PSB"}, Keys: hz})
+	cfg := Config{BaseURL: testBase, Root: ts.root, Service: ts.svc, Now: ts.clock, RateLimit: 1000, RateBurst: 1000, TempDir: t.TempDir()}
 	for _, f := range tweak {
 		f(&cfg)
 	}
+	ts.nowFn = cfg.Now
+	var err error
 	ts.s, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []store.Role{store.RoleOfficer, store.RoleRevoker, store.RoleAuditor, store.RoleAdmin} {
-		secret, _, err := db.CreateToken(store.APIToken{Role: r, Name: "test " + string(r)}, store.Actor{Name: "test"}, ts.clock())
+	for _, r := range []issuer.Role{issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor, issuer.RoleAdmin} {
+		secret, _, err := ts.svc.CreateToken(context.Background(), issuer.Official{Name: "test", Role: issuer.RoleAdmin},
+			issuer.NewToken{Role: r, Name: "test " + string(r)}, ts.clock())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,16 +81,51 @@ func newTestServer(t testing.TB, tweak ...func(*Config)) *testServer {
 	return ts
 }
 
+// newService returns an issuing service on a temporary bbolt store, with
+// its vault, hosting the authorities given.
+func newService(t testing.TB, now func() time.Time, auths ...*Authority) *issuer.Service {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := boltdb.Open(filepath.Join(dir, "permitd.db"), boltdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	kek, err := vault.LoadFileKEK(filepath.Join(dir, "kek"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf, err := vault.OpenSlotFile(filepath.Join(dir, "datakeys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sf.Close() })
+	svc, err := issuer.New(context.Background(), issuer.Config{Storage: st, Vault: vault.New(kek, sf, nil), IndexKey: bytes.Repeat([]byte{7}, 32),
+		AuditKey: testKey(9), BaseURL: testBase, Authorities: auths, Now: now, ListSize: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 func (ts *testServer) clock() time.Time {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	return ts.now
 }
 
+// setNow moves the clock, and gives the test's officials new tokens when
+// theirs expired on the way (a test that travels years ahead).
 func (ts *testServer) setNow(t time.Time) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	ts.now = t
+	ts.mu.Unlock()
+	for r, secret := range ts.tokens {
+		if _, err := ts.svc.Authenticate(context.Background(), secret, t); err != nil {
+			ts.tokens[r], _, _ = ts.svc.CreateToken(context.Background(), issuer.Official{Name: "test", Role: issuer.RoleAdmin},
+				issuer.NewToken{Role: r, Name: "test " + string(r)}, t)
+		}
+	}
 }
 
 // req is one request of a test.
@@ -184,6 +221,7 @@ func citizenID(body17 string) string {
 // person returns the adult example application for the n-th person.
 func person(t testing.TB, n int) map[string]any {
 	form := readTestdata(t, "application-adult-hangzhou.json")
+	delete(form, "photo_sha256") // the service computes it from a photo
 	day, year := 1+n/500%28, 1992-n/14000%40
 	form["birth_date"] = fmt.Sprintf("%d-08-%02d", year, day)
 	form["citizen_id"] = citizenID(fmt.Sprintf("110105%d08%02d%02d%d", year, day, n%100, n/100%5*2+1))
@@ -202,7 +240,7 @@ func (ts *testServer) apply(t testing.TB, form map[string]any) ApplicationRespon
 func (ts *testServer) approve(t testing.TB, id string) PermitResponse {
 	t.Helper()
 	var p PermitResponse
-	ts.must(t, req{method: "POST", path: "/v1/applications/" + id + "/approve", token: ts.tokens[store.RoleOfficer]}, http.StatusCreated, &p)
+	ts.must(t, req{method: "POST", path: "/v1/applications/" + id + "/approve", token: ts.tokens[issuer.RoleOfficer]}, http.StatusCreated, &p)
 	return p
 }
 
@@ -219,15 +257,32 @@ func (ts *testServer) redeem(t testing.TB, offerURI string) oid4vci.TokenRespons
 	return tr
 }
 
-// credentialRequest asks for the credential with a proof by holder.
+// newNonce gets a c_nonce from the nonce endpoint.
+func (ts *testServer) newNonce(t testing.TB) string {
+	t.Helper()
+	var n oid4vci.NonceResponse
+	ts.must(t, req{method: "POST", path: "/nonce"}, http.StatusOK, &n)
+	return n.CNonce
+}
+
+// credentialRequest asks for the credential with a proof by holder over a
+// fresh nonce from the nonce endpoint.
 func (ts *testServer) credentialRequest(t testing.TB, tr oid4vci.TokenResponse, holder crypto.Signer, aud string) req {
 	t.Helper()
-	proof, err := oid4vci.NewProof(holder, aud, tr.CNonce, ts.clock())
+	proof, err := oid4vci.NewProof(holder, aud, ts.newNonce(t), ts.clock())
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := oid4vci.CredentialRequest{ConfigurationID: ConfigurationID, Proofs: []string{proof}}.MarshalJSON()
 	return req{method: "POST", path: "/credential", token: tr.AccessToken, body: body}
+}
+
+// reissueOffer makes a new offer for a permit and returns its URI.
+func (ts *testServer) reissueOffer(t testing.TB, no string) string {
+	t.Helper()
+	var p PermitResponse
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + no + "/offers", token: ts.tokens[issuer.RoleOfficer]}, http.StatusCreated, &p)
+	return p.Offer.URI
 }
 
 // issue runs the whole flow for the n-th person and returns the permit and credential.

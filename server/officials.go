@@ -3,80 +3,96 @@ package server
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/epermit/epermit/audit"
-	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/oid4vci"
-	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/qr"
-	"github.com/epermit/epermit/store"
 )
 
 // OfferResponse is a credential offer for the resident's wallet.
 type OfferResponse struct {
 	// URI is the openid-credential-offer:// link with the pre-authorized code.
-	URI     string    `json:"uri"`
-	Expires time.Time `json:"expires"`
+	URI     string           `json:"uri"`
+	Kind    issuer.OfferKind `json:"kind"`
+	Expires time.Time        `json:"expires"`
 	// QRPNG is the offer URI as a QR code, a PNG in base64, for the wallet to scan at the counter.
 	QRPNG []byte `json:"qr_png"`
 }
 
-// PermitResponse is a permit record as officials see it.
+// PermitResponse is a permit record as officials see it, with the offer
+// an action just made.
 type PermitResponse struct {
-	Number     string            `json:"number"`
-	State      store.PermitState `json:"state"`
-	Endorsed   permit.State      `json:"endorsement_state"`
-	Name       string            `json:"name"`
-	MaskedID   string            `json:"masked_id"`
-	Region     string            `json:"residence_division"`
-	ValidUntil permit.Date       `json:"valid_until"`
-	Since      permit.Date       `json:"residence_since"`
-	Issuer     string            `json:"issuer"`
-	StatusList string            `json:"status_list"`
-	StatusIdx  int               `json:"status_idx"`
-	HolderKid  string            `json:"holder_kid,omitempty"`
-	History    []store.Event     `json:"history"`
-	Offer      *OfferResponse    `json:"offer,omitempty"`
+	issuer.PermitView
+	Offer *OfferResponse `json:"offer,omitempty"`
 }
 
-func (s *Server) permitResponse(p store.Permit) PermitResponse {
-	r := PermitResponse{Number: p.Permit.Number, State: p.State, Endorsed: p.Permit.State(s.today()),
-		Name: p.Permit.Name, MaskedID: permit.MaskID(p.Permit.CitizenID), Region: string(p.Permit.ResidenceDivision),
-		ValidUntil: p.Permit.ValidUntil, Since: p.Permit.ResidenceSince, StatusList: s.statusURI(p.List), StatusIdx: p.Idx, History: p.History}
-	r.Issuer = s.issuerOf(p.Authority)
-	if p.Holder != nil {
-		if k, err := p.Holder.PublicKey(); err == nil {
-			r.HolderKid = keys.Thumbprint(k)
-		}
+// offerResponse renders an offer as its link and QR code.
+func (s *Server) offerResponse(g issuer.OfferGrant) (*OfferResponse, error) {
+	a := s.svc.Authority(g.Authority)
+	if a == nil {
+		return nil, errors.New("offer of an authority no longer hosted")
 	}
-	return r
-}
-
-// newOffer draws a pre-authorized code and renders its offer.
-func (s *Server) newOffer(a *Authority) (code string, o OfferResponse, err error) {
-	code, err = s.cfg.Store.NewGrant(store.CodePrefix)
-	if err != nil {
-		return "", o, err
-	}
-	uri := oid4vci.Offer{CredentialIssuer: s.issuerID(a), ConfigurationIDs: []string{ConfigurationID}, PreAuthorizedCode: code}.URI()
+	uri := oid4vci.Offer{CredentialIssuer: s.issuerID(a), ConfigurationIDs: []string{ConfigurationID}, PreAuthorizedCode: g.Code}.URI()
 	qc, err := qr.Encode([]byte(uri), qr.M)
 	if err != nil {
-		return "", o, err
+		return nil, err
 	}
 	png, err := qc.PNG(4)
 	if err != nil {
-		return "", o, err
+		return nil, err
 	}
-	return code, OfferResponse{URI: uri, Expires: s.cfg.Now().Add(s.cfg.OfferTTL).UTC().Truncate(time.Second), QRPNG: png}, nil
+	return &OfferResponse{URI: uri, Kind: g.Kind, Expires: g.Expires, QRPNG: png}, nil
+}
+
+func (s *Server) withOffer(c echo.Context, status int, v issuer.PermitView, g issuer.OfferGrant) error {
+	o, err := s.offerResponse(g)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, PermitResponse{PermitView: v, Offer: o})
+}
+
+// queue lists pending applications: ?authority=SLUG&order=oldest|newest&after=CURSOR&limit=N.
+func (s *Server) queue(c echo.Context) error {
+	q := issuer.QueueQuery{Authority: c.QueryParam("authority"), After: c.QueryParam("after"), Limit: 50}
+	switch c.QueryParam("order") {
+	case "", "oldest":
+	case "newest":
+		q.Newest = true
+	default:
+		return apiErrorZH(http.StatusBadRequest, "bad_query", "order 须为 oldest 或 newest", "order must be oldest or newest")
+	}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			return apiErrorZH(http.StatusBadRequest, "bad_query", "limit 须为 1 至 200", "limit must be 1 to 200")
+		}
+		q.Limit = n
+	}
+	items, next, err := s.svc.Queue(c.Request().Context(), official(c), q, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []issuer.QueueItem{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"applications": items, "next": next})
+}
+
+// applicationPhoto serves a pending application's photo to an officer.
+func (s *Server) applicationPhoto(c echo.Context) error {
+	photo, ct, err := s.svc.ApplicationPhoto(c.Request().Context(), official(c), c.Param("id"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, ct, photo)
 }
 
 // approve issues the permit of a pending application and offers its credential.
@@ -84,51 +100,11 @@ func (s *Server) approve(c echo.Context) error {
 	if err := emptyBody(c); err != nil {
 		return err
 	}
-	id := c.Param("id")
-	app, err := s.cfg.Store.Application(id)
-	if err != nil {
-		return storeError(err, "application")
-	}
-	if err := covers(c, app.Authority); err != nil {
-		return err
-	}
-	if app.State != store.AppPending || app.Form == nil {
-		return apiError(http.StatusConflict, "not_pending", fmt.Sprintf("the application is %s, not pending", app.State))
-	}
-	a := s.bySlug[app.Authority]
-	if a == nil {
-		return apiError(http.StatusConflict, "no_authority", "the application's authority is no longer hosted here")
-	}
-	now := s.cfg.Now()
-	today := permit.DateOf(now, permit.ChinaTime())
-	if d := permit.Decide(*app.Form, today); !d.Eligible {
-		return apiError(http.StatusConflict, "no_longer_eligible", "the applicant no longer meets: "+strings.Join(d.Codes(), ", "))
-	}
-	code, offer, err := s.newOffer(a)
+	v, g, err := s.svc.Approve(c.Request().Context(), official(c), c.Param("id"), s.cfg.Now())
 	if err != nil {
 		return err
 	}
-	for range 5 {
-		no, err := permit.NewNumber(app.Form.ResidenceDivision, today.Year, s.cfg.Rand)
-		if err != nil {
-			return err
-		}
-		p, err := permit.NewPermit(*app.Form, no, s.issuerID(a), today)
-		if err != nil {
-			return apiError(http.StatusConflict, "not_issuable", clip(err.Error()))
-		}
-		rec, err := s.cfg.Store.Approve(id, p, code, offer.Expires, actor(c), now)
-		if errors.Is(err, store.ErrNumberTaken) {
-			continue
-		}
-		if err != nil {
-			return storeError(err, "application")
-		}
-		resp := s.permitResponse(rec)
-		resp.Offer = &offer
-		return c.JSON(http.StatusCreated, resp)
-	}
-	return errors.New("approve: no free permit number after 5 draws")
+	return s.withOffer(c, http.StatusCreated, v, g)
 }
 
 // ReasonsRequest is the body of a rejection.
@@ -142,33 +118,11 @@ func (s *Server) reject(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if len(req.Reasons) == 0 || len(req.Reasons) > 10 {
-		return apiError(http.StatusBadRequest, "reason_required", "give one to ten reasons")
-	}
-	for _, r := range req.Reasons {
-		if err := checkReason(r); err != nil {
-			return err
-		}
-	}
-	app, err := s.cfg.Store.Application(c.Param("id"))
+	a, err := s.svc.Reject(c.Request().Context(), official(c), c.Param("id"), req.Reasons, s.cfg.Now())
 	if err != nil {
-		return storeError(err, "application")
-	}
-	if err := covers(c, app.Authority); err != nil {
 		return err
 	}
-	a, err := s.cfg.Store.Reject(app.ID, req.Reasons, actor(c), s.cfg.Now())
-	if err != nil {
-		return storeError(err, "application")
-	}
-	return c.JSON(http.StatusOK, applicationResponse(a, s.issuerOf(a.Authority)))
-}
-
-func checkReason(r string) error {
-	if strings.TrimSpace(r) == "" || len(r) > 512 || !utf8.ValidString(r) {
-		return apiError(http.StatusBadRequest, "reason_required", "a reason must be 1 to 512 bytes of text")
-	}
-	return nil
+	return c.JSON(http.StatusOK, applicationResponse(a, s.svc.IssuerOf(a.Authority)))
 }
 
 // emptyBody refuses a body on a request that takes none, so a client that
@@ -185,51 +139,60 @@ func emptyBody(c echo.Context) error {
 	return decodeBytes(body, &v)
 }
 
-// endorse records the yearly endorsement and offers the re-issued credential.
+// search finds records by permit number, application id or citizen ID,
+// given in the body so that a citizen ID never appears in a URL or a log.
+func (s *Server) search(c echo.Context) error {
+	var q issuer.SearchQuery
+	if err := decodeJSON(c, &q); err != nil {
+		return err
+	}
+	hits, err := s.svc.Search(c.Request().Context(), official(c), q, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"hits": hits})
+}
+
+// permit shows a permit record with its particulars, credentials and history.
+func (s *Server) permit(c echo.Context) error {
+	v, err := s.svc.Permit(c.Request().Context(), official(c), c.Param("no"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, PermitResponse{PermitView: v})
+}
+
+// photo serves a permit holder's photo to an officer or a verifying official.
+func (s *Server) photo(c echo.Context) error {
+	photo, ct, err := s.svc.Photo(c.Request().Context(), official(c), c.Param("no"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, ct, photo)
+}
+
+// endorse records the yearly endorsement and offers the endorsed credential.
 func (s *Server) endorse(c echo.Context) error {
 	if err := emptyBody(c); err != nil {
 		return err
 	}
-	rec, err := s.officialPermit(c)
+	v, g, err := s.svc.Endorse(c.Request().Context(), official(c), c.Param("no"), s.cfg.Now())
 	if err != nil {
 		return err
 	}
-	a := s.bySlug[rec.Authority]
-	if a == nil {
-		return apiError(http.StatusConflict, "no_authority", "the permit's authority is no longer hosted here")
-	}
-	now := s.cfg.Now()
-	p, err := rec.Permit.Endorse(permit.DateOf(now, permit.ChinaTime()))
-	if errors.Is(err, permit.ErrEndorseTooEarly) {
-		return apiError(http.StatusConflict, "endorsement_too_early", fmt.Sprintf("the endorsement window opens on %s", rec.Permit.WindowOpens()))
-	}
-	if err != nil {
-		return err
-	}
-	code, offer, err := s.newOffer(a)
-	if err != nil {
-		return err
-	}
-	rec, err = s.cfg.Store.Endorse(p, rec.Permit, code, offer.Expires, actor(c), now)
-	if err != nil {
-		return storeError(err, "permit")
-	}
-	resp := s.permitResponse(rec)
-	resp.Offer = &offer
-	return c.JSON(http.StatusOK, resp)
+	return s.withOffer(c, http.StatusOK, v, g)
 }
 
-// officialPermit reads the permit named in the path, if the official's
-// token covers its authority.
-func (s *Server) officialPermit(c echo.Context) (store.Permit, error) {
-	rec, err := s.cfg.Store.Permit(c.Param("no"))
+// reissue makes a new offer for an active permit (a new phone, a lost offer).
+func (s *Server) reissue(c echo.Context) error {
+	if err := emptyBody(c); err != nil {
+		return err
+	}
+	v, g, err := s.svc.Reissue(c.Request().Context(), official(c), c.Param("no"), s.cfg.Now())
 	if err != nil {
-		return store.Permit{}, storeError(err, "permit")
+		return err
 	}
-	if err := covers(c, rec.Authority); err != nil {
-		return store.Permit{}, err
-	}
-	return rec, nil
+	return s.withOffer(c, http.StatusCreated, v, g)
 }
 
 // ReasonRequest is the body of a revocation, suspension or reinstatement.
@@ -239,48 +202,46 @@ type ReasonRequest struct {
 
 // setStatus revokes, suspends or reinstates a permit; its status list
 // changes at once.
-func (s *Server) setStatus(action store.Action) echo.HandlerFunc {
+func (s *Server) setStatus(action issuer.Action) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req ReasonRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if err := checkReason(req.Reason); err != nil {
-			return err
-		}
-		if _, err := s.officialPermit(c); err != nil {
-			return err
-		}
-		rec, err := s.cfg.Store.SetStatus(c.Param("no"), action, req.Reason, actor(c), s.cfg.Now())
+		v, err := s.svc.SetStatus(c.Request().Context(), official(c), c.Param("no"), action, req.Reason, s.cfg.Now())
 		if err != nil {
-			return storeError(err, "permit")
+			return err
 		}
-		s.metrics.status.WithLabelValues(rec.Authority, string(action)).Inc()
-		return c.JSON(http.StatusOK, s.permitResponse(rec))
+		s.metrics.status.WithLabelValues(v.Authority, string(action)).Inc()
+		return c.JSON(http.StatusOK, PermitResponse{PermitView: v})
 	}
 }
 
-// permit shows a permit record with its history.
-func (s *Server) permit(c echo.Context) error {
-	rec, err := s.officialPermit(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, s.permitResponse(rec))
+// EndorseBatchRequest is the body of POST /v1/endorsements: lines
+// [first, first+len(permits)) of a bulk endorsement job.
+type EndorseBatchRequest struct {
+	Job     string   `json:"job"`
+	First   int      `json:"first"`
+	Permits []string `json:"permits"`
 }
 
-// photo serves the applicant's photo for an officer to compare.
-func (s *Server) photo(c echo.Context) error {
-	rec, err := s.officialPermit(c)
+// endorseBatch endorses a batch of a bulk endorsement job.
+func (s *Server) endorseBatch(c echo.Context) error {
+	var req EndorseBatchRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if len(req.Permits) == 0 || len(req.Permits) > 5000 {
+		return apiErrorZH(http.StatusBadRequest, "bad_batch", "每批 1 至 5000 个居住证号", "send 1 to 5000 permit numbers a batch")
+	}
+	res, job, err := s.svc.EndorseBatch(c.Request().Context(), official(c), req.Job, req.First, req.Permits, s.cfg.Now())
 	if err != nil {
 		return err
 	}
-	photo, ct, err := s.cfg.Store.Photo(rec.Application)
-	if err != nil {
-		return storeError(err, "photo")
+	if res == nil {
+		res = []issuer.EndorseResult{}
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, ct, photo)
+	return c.JSON(http.StatusOK, map[string]any{"results": res, "job": job})
 }
 
 // auditLog pages through the audit log: ?after=SEQ&limit=N.
@@ -294,9 +255,9 @@ func (s *Server) auditLog(c echo.Context) error {
 		limit, err2 = 100, nil
 	}
 	if err1 != nil || err2 != nil || limit < 1 || limit > 1000 {
-		return apiError(http.StatusBadRequest, "bad_query", "after must be a sequence number and limit 1 to 1000")
+		return apiErrorZH(http.StatusBadRequest, "bad_query", "after 须为序号，limit 须为 1 至 1000", "after must be a sequence number and limit 1 to 1000")
 	}
-	entries, err := s.cfg.Store.Audit(after, limit)
+	entries, err := s.svc.Audit(c.Request().Context(), official(c), after, limit)
 	if err != nil {
 		return err
 	}
@@ -306,13 +267,36 @@ func (s *Server) auditLog(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"entries": entries})
 }
 
+// auditCheckpoint signs (if needed) and returns the latest audit
+// checkpoint, for auditors to keep outside the service.
+func (s *Server) auditCheckpoint(c echo.Context) error {
+	if official(c).Authority != "" {
+		// Its length counts every authority's activity.
+		return apiErrorZH(http.StatusForbidden, "provincial_only", "审计检查点涵盖全省的审计日志，仅限省级审计员", "the audit checkpoint covers the whole province's log: for provincial auditors only")
+	}
+	cp, err := s.svc.Checkpoint(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cp)
+}
+
 // TokenRequest is the body of POST /v1/admin/tokens.
 type TokenRequest struct {
-	Role store.Role `json:"role"`
-	Name string     `json:"name"`
+	Role issuer.Role `json:"role"`
+	Name string      `json:"name"`
 	// Authority limits the token to one issuing authority (its slug); ""
 	// for all. A token limited to one authority makes tokens for it only.
 	Authority string `json:"authority,omitempty"`
+	// TTLDays is the token's lifetime in days; 0 means the default (90).
+	TTLDays int `json:"ttl_days,omitempty"`
+}
+
+// TokenResponse describes a token; Token, the secret, is in the answer
+// that made it only.
+type TokenResponse struct {
+	Secret string `json:"token,omitempty"`
+	issuer.Token
 }
 
 // createToken makes an official's token; the secret is in this answer only.
@@ -321,39 +305,59 @@ func (s *Server) createToken(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if !req.Role.Valid() || strings.TrimSpace(req.Name) == "" || len(req.Name) > 64 {
-		return apiError(http.StatusBadRequest, "bad_token_request", "give a role (officer, revoker, auditor or admin) and a name of 1 to 64 bytes")
+	if req.TTLDays < 0 || req.TTLDays > 730 {
+		return apiErrorZH(http.StatusBadRequest, "bad_token_request", "有效期须为 1 至 730 天", "ttl_days must be 1 to 730")
 	}
-	if req.Authority != "" && s.bySlug[req.Authority] == nil {
-		return apiError(http.StatusBadRequest, "bad_token_request", "no authority "+strconv.Quote(clip(req.Authority))+" is hosted here")
-	}
-	if by, _ := c.Get(officialKey).(store.APIToken); by.Authority != "" && req.Authority != by.Authority {
-		return apiError(http.StatusForbidden, "other_authority", "this token acts for authority "+by.Authority+" and makes tokens for it only")
-	}
-	secret, t, err := s.cfg.Store.CreateToken(store.APIToken{Role: req.Role, Name: req.Name, Authority: req.Authority}, actor(c), s.cfg.Now())
+	secret, t, err := s.svc.CreateToken(c.Request().Context(), official(c), issuer.NewToken{Role: req.Role, Name: req.Name,
+		Authority: req.Authority, TTL: time.Duration(req.TTLDays) * 24 * time.Hour}, s.cfg.Now())
 	if err != nil {
-		return storeError(err, "token")
+		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusCreated, map[string]any{"token": secret, "id": t.ID, "role": t.Role, "name": t.Name, "authority": t.Authority})
+	return c.JSON(http.StatusCreated, TokenResponse{Secret: secret, Token: t})
 }
 
-// backup streams a consistent copy of the store, with its length, so that
-// a copy cut short shows as one.
+// listTokens lists the tokens the administrator manages.
+func (s *Server) listTokens(c echo.Context) error {
+	ts, err := s.svc.Tokens(c.Request().Context(), official(c))
+	if err != nil {
+		return err
+	}
+	out := make([]TokenResponse, len(ts))
+	for i, t := range ts {
+		out[i] = TokenResponse{Token: t}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
+}
+
+// revokeToken withdraws a token by its public id.
+func (s *Server) revokeToken(c echo.Context) error {
+	t, err := s.svc.RevokeToken(c.Request().Context(), official(c), c.Param("id"), s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, TokenResponse{Token: t})
+}
+
+// backupDeadline bounds how long a client may take to read a backup.
+const backupDeadline = 30 * time.Minute
+
+// backup sends a snapshot of the whole store. The snapshot is taken into a
+// temporary file first, so a client that stops reading holds up no writer;
+// the send has a deadline.
 func (s *Server) backup(c echo.Context) error {
+	f, size, err := s.svc.Backup(c.Request().Context(), official(c), s.cfg.TempDir, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	hd := c.Response().Header()
 	hd.Set(echo.HeaderContentType, "application/octet-stream")
-	hd.Set("Content-Disposition", `attachment; filename="permitd-backup.db"`)
-	// A large store takes longer than the server's write timeout.
-	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Time{})
-	if _, err := s.cfg.Store.Backup(c.Response(), func(n int64) {
-		hd.Set(echo.HeaderContentLength, strconv.FormatInt(n, 10))
-		c.Response().WriteHeader(http.StatusOK)
-	}); err != nil {
-		s.log.Error("backup failed", "request_id", requestID(c), "err", err)
-		if !c.Response().Committed {
-			return err
-		}
+	hd.Set("Content-Disposition", `attachment; filename="permitd-backup.snapshot"`)
+	hd.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(backupDeadline))
+	c.Response().WriteHeader(http.StatusOK)
+	if n, err := io.Copy(c.Response(), f); err != nil {
+		s.log.Warn("backup not sent whole", "request_id", requestID(c), "sent", n, "of", size, "err", err)
 		// The length promised is not reached: the client sees a short copy.
 		panic(http.ErrAbortHandler)
 	}

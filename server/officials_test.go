@@ -11,20 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/qr"
 	"github.com/epermit/epermit/statuslist"
-	"github.com/epermit/epermit/store"
 )
 
 func TestApproveAndReject(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	officer := ts.tokens[store.RoleOfficer]
+	officer := ts.tokens[issuer.RoleOfficer]
 	a := ts.apply(t, person(t, 1))
 	p := ts.approve(t, a.ID)
-	if p.State != store.PermitActive || !strings.HasPrefix(p.Number, "33010626") || p.Issuer != testBase+"/hz" ||
-		!strings.HasPrefix(p.StatusList, testBase+"/status/hz-") || p.Offer == nil {
+	if p.State != issuer.PermitActive || !strings.HasPrefix(p.Number, "33010626") || p.Issuer != testBase+"/hz" ||
+		len(p.Credentials) != 0 || p.Offer == nil || p.Offer.Kind != issuer.OfferIssue {
 		t.Fatalf("permit %+v", p)
 	}
 	// The offer is a URI and the same URI as a QR code a wallet can scan.
@@ -70,15 +70,25 @@ func TestApproveAndReject(t *testing.T) {
 	}
 	var rej ApplicationResponse
 	ts.must(t, req{method: "GET", path: "/v1/applications/" + b.ID, token: b.Secret}, 200, &rej)
-	if rej.State != store.AppRejected || len(rej.Rejected) != 1 {
+	if rej.State != issuer.AppRejected || len(rej.Rejected) != 1 {
 		t.Fatalf("rejected application %+v", rej)
 	}
 }
 
-// statusOf fetches the served status list and returns the permit's status.
-func (ts *testServer) statusOf(t *testing.T, p PermitResponse) statuslist.Status {
+// statusOf fetches the served status list and returns the status of the
+// permit's credential n (from 1), or of its latest when n is 0.
+func (ts *testServer) statusOf(t *testing.T, p PermitResponse, n ...int) statuslist.Status {
 	t.Helper()
-	w := ts.must(t, req{method: "GET", path: strings.TrimPrefix(p.StatusList, testBase)}, 200, nil)
+	var rec PermitResponse
+	ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, token: ts.tokens[issuer.RoleAuditor]}, 200, &rec)
+	if len(rec.Credentials) == 0 {
+		t.Fatalf("permit %s has no credential", p.Number)
+	}
+	c := rec.Credentials[len(rec.Credentials)-1]
+	if len(n) > 0 && n[0] > 0 {
+		c = rec.Credentials[n[0]-1]
+	}
+	w := ts.must(t, req{method: "GET", path: strings.TrimPrefix(c.StatusList, testBase)}, 200, nil)
 	if ct := w.Header().Get("Content-Type"); ct != statuslist.ContentType {
 		t.Fatalf("content type %q", ct)
 	}
@@ -86,7 +96,7 @@ func (ts *testServer) statusOf(t *testing.T, p PermitResponse) statuslist.Status
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := v.Lookup(statuslist.Reference{Idx: p.StatusIdx, URI: p.StatusList})
+	s, err := v.Lookup(statuslist.Reference{Idx: c.StatusIdx, URI: c.StatusList})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,26 +106,25 @@ func (ts *testServer) statusOf(t *testing.T, p PermitResponse) statuslist.Status
 func TestStatusChanges(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	revoker := ts.tokens[store.RoleRevoker]
-	a := ts.apply(t, person(t, 1))
-	p := ts.approve(t, a.ID)
+	revoker := ts.tokens[issuer.RoleRevoker]
+	p, _ := ts.issue(t, 1, testKey(20))
 	steps := []struct {
 		action string
 		body   any
 		code   int
 		err    string
-		state  store.PermitState
+		state  issuer.PermitState
 		status statuslist.Status
 	}{
-		{"reinstate", ReasonRequest{Reason: "x"}, 409, "permit_active", store.PermitActive, statuslist.Valid},
-		{"suspend", ReasonRequest{}, 400, "reason_required", store.PermitActive, statuslist.Valid},
-		{"suspend", `{"reason": "x", "until": "2027"}`, 400, "malformed_body", store.PermitActive, statuslist.Valid},
-		{"suspend", ReasonRequest{Reason: "under investigation"}, 200, "", store.PermitSuspended, statuslist.Suspended},
-		{"suspend", ReasonRequest{Reason: "again"}, 409, "permit_suspended", store.PermitSuspended, statuslist.Suspended},
-		{"reinstate", ReasonRequest{Reason: "cleared"}, 200, "", store.PermitActive, statuslist.Valid},
-		{"revoke", ReasonRequest{Reason: "obtained by fraud"}, 200, "", store.PermitRevoked, statuslist.Invalid},
-		{"revoke", ReasonRequest{Reason: "again"}, 409, "permit_revoked", store.PermitRevoked, statuslist.Invalid},
-		{"reinstate", ReasonRequest{Reason: "x"}, 409, "permit_revoked", store.PermitRevoked, statuslist.Invalid},
+		{"reinstate", ReasonRequest{Reason: "x"}, 409, "permit_active", issuer.PermitActive, statuslist.Valid},
+		{"suspend", ReasonRequest{}, 400, "reason_required", issuer.PermitActive, statuslist.Valid},
+		{"suspend", `{"reason": "x", "until": "2027"}`, 400, "malformed_body", issuer.PermitActive, statuslist.Valid},
+		{"suspend", ReasonRequest{Reason: "under investigation"}, 200, "", issuer.PermitSuspended, statuslist.Suspended},
+		{"suspend", ReasonRequest{Reason: "again"}, 409, "permit_suspended", issuer.PermitSuspended, statuslist.Suspended},
+		{"reinstate", ReasonRequest{Reason: "cleared"}, 200, "", issuer.PermitActive, statuslist.Valid},
+		{"revoke", ReasonRequest{Reason: "obtained by fraud"}, 200, "", issuer.PermitRevoked, statuslist.Invalid},
+		{"revoke", ReasonRequest{Reason: "again"}, 409, "permit_revoked", issuer.PermitRevoked, statuslist.Invalid},
+		{"reinstate", ReasonRequest{Reason: "x"}, 409, "permit_revoked", issuer.PermitRevoked, statuslist.Invalid},
 	}
 	for i, st := range steps {
 		w := ts.do(req{method: "POST", path: "/v1/permits/" + p.Number + "/" + st.action, token: revoker, body: st.body})
@@ -123,7 +132,7 @@ func TestStatusChanges(t *testing.T) {
 			t.Fatalf("step %d %s: %d %q, want %d %q: %s", i, st.action, w.Code, errorCode(w), st.code, st.err, w.Body)
 		}
 		var rec PermitResponse
-		ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, token: ts.tokens[store.RoleAuditor]}, 200, &rec)
+		ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, token: ts.tokens[issuer.RoleAuditor]}, 200, &rec)
 		if rec.State != st.state {
 			t.Fatalf("step %d: state %s, want %s", i, rec.State, st.state)
 		}
@@ -133,8 +142,8 @@ func TestStatusChanges(t *testing.T) {
 		}
 	}
 	var rec PermitResponse
-	ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, token: ts.tokens[store.RoleOfficer]}, 200, &rec)
-	if len(rec.History) != 4 || rec.History[3].Action != "revoke" || rec.History[3].Reason != "obtained by fraud" {
+	ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, token: ts.tokens[issuer.RoleOfficer]}, 200, &rec)
+	if len(rec.History) != 5 || rec.History[4].Action != "revoke" || rec.History[4].Reason != "obtained by fraud" {
 		t.Fatalf("history %+v", rec.History)
 	}
 	if w := ts.do(req{method: "POST", path: "/v1/permits/nope/revoke", token: revoker, body: ReasonRequest{Reason: "x"}}); w.Code != 404 {
@@ -145,43 +154,42 @@ func TestStatusChanges(t *testing.T) {
 func TestEndorse(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	officer := ts.tokens[store.RoleOfficer]
 	holder := testKey(9)
 	p, _ := ts.issue(t, 1, holder)
 	path := "/v1/permits/" + p.Number + "/endorse"
-	w := ts.do(req{method: "POST", path: path, token: officer})
+	w := ts.do(req{method: "POST", path: path, token: ts.tokens[issuer.RoleOfficer]})
 	if w.Code != 409 || errorCode(w) != "endorsement_too_early" || !strings.Contains(w.Body.String(), "2027-10-27") {
 		t.Fatalf("early endorsement: %d %s", w.Code, w.Body)
 	}
 	// Inside the window: valid one more year from the anniversary.
 	ts.setNow(time.Date(2027, 11, 10, 2, 0, 0, 0, time.UTC))
 	var e PermitResponse
-	ts.must(t, req{method: "POST", path: path, token: officer}, 200, &e)
-	if e.ValidUntil.String() != "2028-11-27" || e.Offer == nil || e.Since.String() != "2024-03-15" {
+	ts.must(t, req{method: "POST", path: path, token: ts.tokens[issuer.RoleOfficer]}, 200, &e)
+	if e.ValidUntil.String() != "2028-11-27" || e.Offer == nil || e.Offer.Kind != issuer.OfferEndorse || e.ResidenceSince.String() != "2024-03-15" {
 		t.Fatalf("endorsed %+v", e)
 	}
-	// The new offer re-issues to the same holder key only.
+	// The offer gives the endorsed credential to the wallet that scans it,
+	// and supersedes the old one.
 	tr := ts.redeem(t, e.Offer.URI)
-	w = ts.do(ts.credentialRequest(t, tr, testKey(10), e.Issuer))
-	if w.Code != 400 || errorCode(w) != "invalid_proof" {
-		t.Fatalf("re-issue to another key: %d %s", w.Code, w.Body)
-	}
 	var cr oid4vci.CredentialResponse
 	ts.must(t, ts.credentialRequest(t, tr, holder, e.Issuer), 200, &cr)
+	if ts.statusOf(t, p, 1) != statuslist.Superseded || ts.statusOf(t, p, 2) != statuslist.Valid {
+		t.Fatal("the endorsed credential did not supersede the first")
+	}
 
 	// Late: the permit is overdue; endorsement restores it and restarts residence.
 	ts.setNow(time.Date(2029, 1, 5, 2, 0, 0, 0, time.UTC))
-	ts.must(t, req{method: "POST", path: path, token: officer}, 200, &e)
-	if e.ValidUntil.String() != "2030-01-05" || e.Since.String() != "2029-01-05" {
+	ts.must(t, req{method: "POST", path: path, token: ts.tokens[issuer.RoleOfficer]}, 200, &e)
+	if e.ValidUntil.String() != "2030-01-05" || e.ResidenceSince.String() != "2029-01-05" {
 		t.Fatalf("late endorsement %+v", e)
 	}
 	// A suspended permit is not endorsed until reinstated.
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "check"}}, 200, nil)
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "check"}}, 200, nil)
 	ts.setNow(time.Date(2029, 12, 20, 2, 0, 0, 0, time.UTC))
-	if w := ts.do(req{method: "POST", path: path, token: officer}); w.Code != 409 || errorCode(w) != "permit_suspended" {
+	if w := ts.do(req{method: "POST", path: path, token: ts.tokens[issuer.RoleOfficer]}); w.Code != 409 || errorCode(w) != "permit_suspended" {
 		t.Fatalf("endorse suspended: %d %s", w.Code, w.Body)
 	}
-	if w := ts.do(req{method: "POST", path: "/v1/permits/nope/endorse", token: officer}); w.Code != 404 {
+	if w := ts.do(req{method: "POST", path: "/v1/permits/nope/endorse", token: ts.tokens[issuer.RoleOfficer]}); w.Code != 404 {
 		t.Fatalf("unknown permit: %d", w.Code)
 	}
 }
@@ -195,12 +203,12 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 	var a ApplicationResponse
 	ts.must(t, req{method: "POST", path: "/v1/applications", body: map[string]any{"application": form, "photo": photo}}, 201, &a)
 	p := ts.approve(t, a.ID)
-	w := ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number + "/photo", token: ts.tokens[store.RoleOfficer]}, 200, nil)
+	w := ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number + "/photo", token: ts.tokens[issuer.RoleOfficer]}, 200, nil)
 	if !bytes.Equal(w.Body.Bytes(), photo) || w.Header().Get("Content-Type") != "image/png" || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("photo: %v", w.Header())
 	}
 	noPhoto := ts.approve(t, ts.apply(t, person(t, 2)).ID)
-	if w := ts.do(req{method: "GET", path: "/v1/permits/" + noPhoto.Number + "/photo", token: ts.tokens[store.RoleOfficer]}); w.Code != 404 {
+	if w := ts.do(req{method: "GET", path: "/v1/permits/" + noPhoto.Number + "/photo", token: ts.tokens[issuer.RoleOfficer]}); w.Code != 404 {
 		t.Fatalf("permit without photo: %d", w.Code)
 	}
 
@@ -211,7 +219,7 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 			Detail             map[string]string
 		}
 	}
-	ts.must(t, req{method: "GET", path: "/v1/audit?limit=1000", token: ts.tokens[store.RoleAuditor]}, 200, &log)
+	ts.must(t, req{method: "GET", path: "/v1/audit?limit=1000", token: ts.tokens[issuer.RoleAuditor]}, 200, &log)
 	actions := map[string]int{}
 	for i, e := range log.Entries {
 		actions[e.Action]++
@@ -227,32 +235,32 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 	if actions["application.submit"] != 2 || actions["permit.approve"] != 2 || actions["token.create"] != 4 {
 		t.Fatalf("actions %v", actions)
 	}
-	ts.must(t, req{method: "GET", path: "/v1/audit?after=3&limit=2", token: ts.tokens[store.RoleAuditor]}, 200, &log)
+	ts.must(t, req{method: "GET", path: "/v1/audit?after=3&limit=2", token: ts.tokens[issuer.RoleAuditor]}, 200, &log)
 	if len(log.Entries) != 2 || log.Entries[0].Seq != 4 {
 		t.Fatalf("paging: %+v", log.Entries)
 	}
 	for _, q := range []string{"?limit=0", "?limit=x", "?after=-1", "?limit=5000"} {
-		if w := ts.do(req{method: "GET", path: "/v1/audit" + q, token: ts.tokens[store.RoleAuditor]}); w.Code != 400 {
+		if w := ts.do(req{method: "GET", path: "/v1/audit" + q, token: ts.tokens[issuer.RoleAuditor]}); w.Code != 400 {
 			t.Errorf("audit%s: %d", q, w.Code)
 		}
 	}
 
-	w = ts.must(t, req{method: "GET", path: "/v1/admin/backup", token: ts.tokens[store.RoleAdmin]}, 200, nil)
+	w = ts.must(t, req{method: "GET", path: "/v1/admin/backup", token: ts.tokens[issuer.RoleAdmin]}, 200, nil)
 	if w.Body.Len() < 4096 || w.Header().Get("Content-Disposition") == "" || w.Header().Get("Content-Length") != strconv.Itoa(w.Body.Len()) {
 		t.Fatalf("backup of %d bytes", w.Body.Len())
 	}
 
 	var tok struct {
 		Token, ID string
-		Role      store.Role
+		Role      issuer.Role
 	}
-	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[store.RoleAdmin], body: TokenRequest{Role: store.RoleRevoker, Name: "desk 4"}}, 201, &tok)
-	if !strings.HasPrefix(tok.Token, store.TokenPrefix) || tok.Role != store.RoleRevoker {
+	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[issuer.RoleAdmin], body: TokenRequest{Role: issuer.RoleRevoker, Name: "desk 4"}}, 201, &tok)
+	if !strings.HasPrefix(tok.Token, issuer.TokenPrefix) || tok.Role != issuer.RoleRevoker {
 		t.Fatalf("token %+v", tok)
 	}
 	ts.must(t, req{method: "POST", path: "/v1/permits/" + noPhoto.Number + "/suspend", token: tok.Token, body: ReasonRequest{Reason: "check"}}, 200, nil)
-	for _, body := range []any{TokenRequest{Role: "root", Name: "x"}, TokenRequest{Role: store.RoleAuditor}, `{"role":"auditor","name":"x","expires":1}`} {
-		if w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[store.RoleAdmin], body: body}); w.Code != 400 {
+	for _, body := range []any{TokenRequest{Role: "root", Name: "x"}, TokenRequest{Role: issuer.RoleAuditor}, `{"role":"auditor","name":"x","expires":1}`} {
+		if w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[issuer.RoleAdmin], body: body}); w.Code != 400 {
 			t.Errorf("token request %v: %d %s", body, w.Code, w.Body)
 		}
 	}
@@ -264,9 +272,9 @@ func TestPhotoAuditBackupTokens(t *testing.T) {
 func TestReasonText(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	p := ts.approve(t, ts.apply(t, person(t, 1)).ID)
+	p, _ := ts.issue(t, 1, testKey(21))
 	for _, reason := range []string{"line one\nline two", "holder 110105199208140517 moved", "\x1b[2J"} {
-		w := ts.do(req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: reason}})
+		w := ts.do(req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: reason}})
 		if w.Code != 400 || errorCode(w) != "invalid_text" {
 			t.Errorf("reason %q: %d %s", reason, w.Code, w.Body)
 		}
@@ -274,7 +282,22 @@ func TestReasonText(t *testing.T) {
 	if got := ts.statusOf(t, p); got != statuslist.Valid {
 		t.Fatalf("status changed to %v", got)
 	}
-	w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[store.RoleAdmin], body: TokenRequest{Role: store.RoleAuditor, Name: "a\tb"}})
+	// Rejection reasons are kept with the application and shown to the
+	// applicant: the same rules, and the application stays pending.
+	a := ts.apply(t, person(t, 2))
+	for _, reason := range []string{"holder 110105199208140517 moved", "\x1b[2J", "line one\nline two"} {
+		w := ts.do(req{method: "POST", path: "/v1/applications/" + a.ID + "/reject", token: ts.tokens[issuer.RoleOfficer],
+			body: ReasonsRequest{Reasons: []string{"documents do not match", reason}}})
+		if w.Code != 400 || errorCode(w) != "invalid_text" {
+			t.Errorf("rejection reason %q: %d %s", reason, w.Code, w.Body)
+		}
+	}
+	var got ApplicationResponse
+	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: a.Secret}, 200, &got)
+	if got.State != issuer.AppPending {
+		t.Fatalf("after refused rejections: %+v", got)
+	}
+	w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[issuer.RoleAdmin], body: TokenRequest{Role: issuer.RoleAuditor, Name: "a\tb"}})
 	if w.Code != 400 {
 		t.Fatalf("token name with a tab: %d %s", w.Code, w.Body)
 	}
@@ -284,11 +307,11 @@ func TestReasonText(t *testing.T) {
 func TestAuthorityTokens(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	admin := ts.tokens[store.RoleAdmin]
-	hz := ts.approve(t, ts.apply(t, person(t, 1)).ID)                                                                            // Hangzhou: authority hz
+	admin := ts.tokens[issuer.RoleAdmin]
+	hz, _ := ts.issue(t, 1, testKey(23))                                                                                         // Hangzhou: authority hz
 	zjApp := ts.apply(t, merge(person(t, 2), map[string]any{"residence_division": "330212", "residence_address": "宁波市示例路 1 号"})) // Ningbo: the province, zj
 	var tok struct{ Token, Authority string }
-	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: store.RoleAdmin, Name: "hz admin", Authority: "hz"}}, 201, &tok)
+	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: issuer.RoleAdmin, Name: "hz admin", Authority: "hz"}}, 201, &tok)
 	if tok.Authority != "hz" {
 		t.Fatalf("token %+v", tok)
 	}
@@ -299,12 +322,14 @@ func TestAuthorityTokens(t *testing.T) {
 		code int
 	}{
 		{"own permit", req{method: "GET", path: "/v1/permits/" + hz.Number, token: hzAdmin}, 200},
-		{"other authority's application", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/approve", token: hzAdmin}, 403},
-		{"other authority's rejection", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/reject", token: hzAdmin, body: ReasonsRequest{Reasons: []string{"x"}}}, 403},
-		{"a provincial token from a city admin", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x"}}, 403},
-		{"a token for another city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "zj"}}, 403},
-		{"a token for its own city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "hz"}}, 201},
-		{"an unknown authority", req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: store.RoleOfficer, Name: "x", Authority: "sh"}}, 400},
+		// Another authority's records are not found, as if they did not exist.
+		{"other authority's application", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/approve", token: hzAdmin}, 404},
+		{"other authority's rejection", req{method: "POST", path: "/v1/applications/" + zjApp.ID + "/reject", token: hzAdmin, body: ReasonsRequest{Reasons: []string{"x"}}}, 404},
+		{"other authority's application read", req{method: "GET", path: "/v1/applications/" + zjApp.ID, token: hzAdmin}, 404},
+		{"a provincial token from a city admin", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: issuer.RoleOfficer, Name: "x"}}, 403},
+		{"a token for another city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: issuer.RoleOfficer, Name: "x", Authority: "zj"}}, 403},
+		{"a token for its own city", req{method: "POST", path: "/v1/admin/tokens", token: hzAdmin, body: TokenRequest{Role: issuer.RoleOfficer, Name: "x", Authority: "hz"}}, 201},
+		{"an unknown authority", req{method: "POST", path: "/v1/admin/tokens", token: admin, body: TokenRequest{Role: issuer.RoleOfficer, Name: "x", Authority: "sh"}}, 400},
 		{"own revocation", req{method: "POST", path: "/v1/permits/" + hz.Number + "/suspend", token: hzAdmin, body: ReasonRequest{Reason: "x"}}, 200},
 	} {
 		if w := ts.do(tc.r); w.Code != tc.code {
@@ -312,12 +337,13 @@ func TestAuthorityTokens(t *testing.T) {
 		}
 	}
 	zj := ts.approve(t, zjApp.ID)
+	ts.must(t, ts.credentialRequest(t, ts.redeem(t, zj.Offer.URI), testKey(22), zj.Issuer), 200, nil)
 	for _, p := range []string{"/v1/permits/" + zj.Number, "/v1/permits/" + zj.Number + "/photo"} {
-		if w := ts.do(req{method: "GET", path: p, token: hzAdmin}); w.Code != 403 || errorCode(w) != "other_authority" {
+		if w := ts.do(req{method: "GET", path: p, token: hzAdmin}); w.Code != 404 || errorCode(w) != "not_found" {
 			t.Errorf("%s: %d %s", p, w.Code, w.Body)
 		}
 	}
-	if w := ts.do(req{method: "POST", path: "/v1/permits/" + zj.Number + "/revoke", token: hzAdmin, body: ReasonRequest{Reason: "x"}}); w.Code != 403 {
+	if w := ts.do(req{method: "POST", path: "/v1/permits/" + zj.Number + "/revoke", token: hzAdmin, body: ReasonRequest{Reason: "x"}}); w.Code != 404 {
 		t.Errorf("revoke another authority's permit: %d", w.Code)
 	}
 	if got := ts.statusOf(t, zj); got != statuslist.Valid {
@@ -336,7 +362,7 @@ func TestNoStoreAndLimits(t *testing.T) {
 	}
 	p := ts.approve(t, errorFreeID(t, w))
 	for _, path := range []string{"/v1/permits/" + p.Number} {
-		if w := ts.do(req{method: "GET", path: path, token: ts.tokens[store.RoleOfficer]}); w.Header().Get("Cache-Control") != "no-store" {
+		if w := ts.do(req{method: "GET", path: path, token: ts.tokens[issuer.RoleOfficer]}); w.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: Cache-Control %q", path, w.Header().Get("Cache-Control"))
 		}
 	}

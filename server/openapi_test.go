@@ -13,9 +13,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/epermit/epermit/keys"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/trust"
 )
 
@@ -88,21 +88,14 @@ var openapiParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 // openapiServer builds a Server with New on a temporary store.
 func openapiServer(t *testing.T) *Server {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "openapi.db"), store.Options{
-		IndexKey: bytes.Repeat([]byte{9}, 32), ListSize: 1 << 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{11}, 32))
 	ring, err := keys.NewRing(keys.Entry{Signer: priv})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{BaseURL: "https://ep.example", Store: db,
-		Root:        ed25519.NewKeyFromSeed(bytes.Repeat([]byte{12}, 32)),
-		Authorities: []*Authority{{Slug: "zj", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang"}, Region: "33", Keys: ring}},
-		Apps:        http.NotFoundHandler()})
+	svc := newService(t, time.Now, &Authority{Slug: "zj", Name: trust.Text{ZH: "浙江省公安厅", EN: "Zhejiang"}, Region: "33", Keys: ring})
+	s, err := New(Config{BaseURL: testBase, Service: svc,
+		Root: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{12}, 32)), Apps: http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}

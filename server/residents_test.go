@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/permit"
-	"github.com/epermit/epermit/store"
 )
 
 func testPNG(t testing.TB, w, h int) []byte {
@@ -49,21 +49,21 @@ func TestSubmit(t *testing.T) {
 		{name: "eligible", body: map[string]any{"application": adult(0)}, code: 201, check: func(t *testing.T, b []byte) {
 			var a ApplicationResponse
 			json.Unmarshal(b, &a)
-			if a.State != store.AppPending || !a.Eligible || !strings.HasPrefix(a.Secret, "eps_") || a.Authority != testBase+"/hz" || a.MaskedID != "110105********0009" && !strings.Contains(a.MaskedID, "****") {
+			if a.State != issuer.AppPending || !a.Eligible || !strings.HasPrefix(a.Secret, "eps_") || a.Authority != testBase+"/hz" || a.MaskedID != "110105********0009" && !strings.Contains(a.MaskedID, "****") {
 				t.Errorf("answer %+v", a)
 			}
 		}},
 		{name: "ineligible lists every unmet condition", body: map[string]any{"application": readTestdata(t, "invalid-short-residence.json")}, code: 201, check: func(t *testing.T, b []byte) {
 			var a ApplicationResponse
 			json.Unmarshal(b, &a)
-			if a.State != store.AppIneligible || a.Eligible || len(a.Unmet) == 0 || a.Unmet[0].Article == "" || a.Unmet[0].ZH == "" || a.Unmet[0].EN == "" {
+			if a.State != issuer.AppIneligible || a.Eligible || len(a.Unmet) == 0 || a.Unmet[0].Article == "" || a.Unmet[0].ZH == "" || a.Unmet[0].EN == "" {
 				t.Errorf("answer %s", b)
 			}
 		}},
 		{name: "guardian applies for a minor", body: map[string]any{"application": readTestdata(t, "application-minor-guardian.json")}, code: 201, check: func(t *testing.T, b []byte) {
 			var a ApplicationResponse
 			json.Unmarshal(b, &a)
-			if a.State != store.AppPending || a.Authority != testBase+"/zj" {
+			if a.State != issuer.AppPending || a.Authority != testBase+"/zj" {
 				t.Errorf("answer %s", b)
 			}
 		}},
@@ -75,12 +75,20 @@ func TestSubmit(t *testing.T) {
 				}
 			}},
 		{name: "unknown top-level field", body: map[string]any{"application": adult(2), "admin": true}, code: 400, err: "malformed_body"},
-		{name: "unknown form field", body: map[string]any{"application": merge(adult(3), map[string]any{"salary": 1})}, code: 400, err: "malformed_application"},
+		{name: "unknown form field", body: map[string]any{"application": merge(adult(3), map[string]any{"salary": 1})}, code: 400, err: "invalid_application"},
+		{name: "every problem at once", body: map[string]any{"application": merge(adult(8), map[string]any{"salary": 1, "birth_date": "1992-02-30", "residence_since": 2024})}, code: 400, err: "invalid_application", check: func(t *testing.T, b []byte) {
+			for _, want := range []string{`"salary"`, `"unknown_field"`, `"invalid_date"`, `"wrong_type"`} {
+				if !bytes.Contains(b, []byte(want)) {
+					t.Errorf("the answer lacks %s: %s", want, b)
+				}
+			}
+		}},
 		{name: "missing application", body: map[string]any{}, code: 400, err: "malformed_body"},
 		{name: "malformed json", body: `{"application": {`, code: 400, err: "malformed_body"},
 		{name: "trailing data", body: `{"application": {}} {}`, code: 400, err: "malformed_body"},
 		{name: "not json", body: "name=x", ctype: "application/x-www-form-urlencoded", code: 415},
-		{name: "photo digest mismatch", body: map[string]any{"application": adult(4), "photo": photo}, code: 400, err: "photo_digest_mismatch"},
+		{name: "photo digest mismatch", body: map[string]any{"application": merge(adult(4), map[string]any{"photo_sha256": "26R18dLLlQ4fTX0vcV_ICLeaMYfhJuLsLveq0gQgqVM"}), "photo": photo}, code: 400, err: "photo_digest_mismatch"},
+		{name: "photo digest without a photo", body: map[string]any{"application": merge(adult(7), map[string]any{"photo_sha256": "26R18dLLlQ4fTX0vcV_ICLeaMYfhJuLsLveq0gQgqVM"})}, code: 400, err: "photo_digest_without_photo"},
 		{name: "photo not an image", body: map[string]any{"application": withPhotoForm, "photo": []byte("GIF89a this is not it")}, code: 400, err: "photo_not_image"},
 		{name: "photo truncated", body: map[string]any{"application": withPhotoForm, "photo": photo[:len(photo)/2]}, code: 400, err: "photo_not_image"},
 		{name: "photo over 200 KB", body: map[string]any{"application": withPhotoForm, "photo": huge}, code: 413, err: "photo_too_large"},
@@ -110,25 +118,40 @@ func merge(a, b map[string]any) map[string]any {
 	return a
 }
 
+// TestDuplicates: a submission reveals nothing about other records to an
+// anonymous caller (the answer to a made-up form for a known citizen ID is
+// the answer to any form); officers see the duplicate flagged, and the real
+// applicant is not locked out.
 func TestDuplicates(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
+	officer := ts.tokens[issuer.RoleOfficer]
 	first := ts.apply(t, person(t, 10))
-	w := ts.do(req{method: "POST", path: "/v1/applications", body: map[string]any{"application": person(t, 10)}})
-	if w.Code != http.StatusConflict || errorCode(w) != "duplicate_application" {
-		t.Fatalf("second pending application: %d %s", w.Code, w.Body)
-	}
 	p := ts.approve(t, first.ID)
-	w = ts.do(req{method: "POST", path: "/v1/applications", body: map[string]any{"application": person(t, 10)}})
-	if w.Code != http.StatusConflict || errorCode(w) != "duplicate_permit" || !strings.Contains(w.Body.String(), p.Number) {
-		t.Fatalf("application while holding a permit: %d %s", w.Code, w.Body)
+	// A made-up form for the same citizen ID: the same answer as any.
+	fake := merge(person(t, 10), map[string]any{"name": "冒名者", "residence_address": "浙江省杭州市西湖区别处 1 号"})
+	var a, b ApplicationResponse
+	wa := ts.must(t, req{method: "POST", path: "/v1/applications", body: map[string]any{"application": fake}}, 201, &a)
+	wb := ts.must(t, req{method: "POST", path: "/v1/applications", body: map[string]any{"application": person(t, 11)}}, 201, &b)
+	if strings.Contains(wa.Body.String(), p.Number) || a.State != b.State || a.Eligible != b.Eligible || len(wa.Body.String()) != len(wb.Body.String()) {
+		t.Fatalf("the answer differs for a known person:\n%s\n%s", wa.Body, wb.Body)
 	}
+	// The officer sees who it is about.
+	var v issuer.ApplicationView
+	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: officer}, 200, &v)
+	if len(v.Flags) != 1 || v.Flags[0].Code != "holds_permit" || v.Flags[0].PermitNo != p.Number || v.Flags[0].ZH == "" {
+		t.Fatalf("flags %+v", v.Flags)
+	}
+	if w := ts.do(req{method: "POST", path: "/v1/applications/" + a.ID + "/approve", token: officer}); w.Code != 409 || errorCode(w) != "duplicate_permit" {
+		t.Fatalf("approving the duplicate: %d %s", w.Code, w.Body)
+	}
+	ts.must(t, req{method: "POST", path: "/v1/applications/" + a.ID + "/reject", token: officer, body: ReasonsRequest{Reasons: []string{"identity not confirmed"}}}, 200, nil)
 	// Another city of the province is another permit.
 	other := merge(person(t, 10), map[string]any{"residence_division": "330212", "residence_address": "浙江省宁波市鄞州区示例路 1 号"})
-	ts.apply(t, other)
-	// Once revoked, the person may apply again in the first city.
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[store.RoleRevoker], body: ReasonRequest{Reason: "moved away"}}, 200, nil)
-	ts.apply(t, person(t, 10))
+	ts.approve(t, ts.apply(t, other).ID)
+	// Once revoked, the person may apply again in the first city, and be approved.
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/revoke", token: ts.tokens[issuer.RoleRevoker], body: ReasonRequest{Reason: "moved away"}}, 200, nil)
+	ts.approve(t, ts.apply(t, person(t, 10)).ID)
 }
 
 func TestApplicationStatus(t *testing.T) {
@@ -137,7 +160,7 @@ func TestApplicationStatus(t *testing.T) {
 	a := ts.apply(t, person(t, 1))
 	var got ApplicationResponse
 	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: a.Secret}, 200, &got)
-	if got.State != store.AppPending || got.Secret != "" || got.ID != a.ID {
+	if got.State != issuer.AppPending || got.Secret != "" || got.ID != a.ID {
 		t.Fatalf("got %+v", got)
 	}
 	for _, tc := range []struct {
@@ -146,16 +169,28 @@ func TestApplicationStatus(t *testing.T) {
 	}{
 		{"no secret", "/v1/applications/" + a.ID, "", 401},
 		{"wrong secret", "/v1/applications/" + a.ID, "eps_wrong", 404},
-		{"an official's token is not the secret", "/v1/applications/" + a.ID, ts.tokens[store.RoleAdmin], 404},
+		{"an unknown official's token", "/v1/applications/" + a.ID, "ept_unknown", 401},
 		{"unknown id", "/v1/applications/nope", a.Secret, 404},
 	} {
 		if w := ts.do(req{method: "GET", path: tc.path, token: tc.token}); w.Code != tc.code {
 			t.Errorf("%s: %d, want %d: %s", tc.name, w.Code, tc.code, w.Body)
 		}
 	}
+	// An officer reads the application with its particulars.
+	var v issuer.ApplicationView
+	w := ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: ts.tokens[issuer.RoleOfficer]}, 200, &v)
+	if v.Particulars == nil || v.Particulars.Name != "李明" || v.SecretHash != "" {
+		t.Fatalf("officer's view %+v", v)
+	}
+	// No storage details: the secret's hash, the data key's number.
+	for _, field := range []string{`"secret_hash"`, `"data_key"`, `"person_key"`, `"form"`} {
+		if strings.Contains(w.Body.String(), field) {
+			t.Errorf("officer's view has %s: %s", field, w.Body)
+		}
+	}
 	p := ts.approve(t, a.ID)
 	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: a.Secret}, 200, &got)
-	if got.State != store.AppApproved || got.PermitNo != p.Number {
+	if got.State != issuer.AppApproved || got.PermitNo != p.Number {
 		t.Fatalf("after approval %+v", got)
 	}
 }

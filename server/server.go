@@ -1,8 +1,9 @@
 // Package server is the HTTP API of the issuer service permitd: residents'
 // applications, officials' decisions and status changes, OpenID4VCI
 // issuance to wallets, and the public keys, trust list and status lists that
-// offline verifiers fetch. It is an adapter: the rules live in permit,
-// credential and issuer, the records in store.
+// offline verifiers fetch. It is an adapter: the rules live in the issuing
+// authority's domain (issuer.Service), which keeps its records in a storage
+// adapter (store/boltdb or store/postgres); this package maps HTTP to it.
 //
 // Every route runs behind the same middleware: a request id, a body cap
 // (413), a recover that answers 500 without details, structured access logs
@@ -23,7 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,35 +36,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/permit"
-	"github.com/epermit/epermit/store"
-	"github.com/epermit/epermit/trust"
 )
 
-// Authority is an issuing authority hosted by the service: a public
-// security bureau with its own issuer identifier, keys and status lists.
-type Authority struct {
-	// Slug is the path segment of its issuer identifier: iss is BaseURL/Slug.
-	Slug string
-	// Name is its display name.
-	Name trust.Text
-	// Region is the prefix of the GB/T 2260 division codes it serves: "33"
-	// for the whole province, "3301" for Hangzhou. An application goes to the
-	// authority with the longest prefix of its residence division.
-	Region string
-	// Keys signs its credentials and status lists.
-	Keys *keys.Ring
-}
+// Authority is an issuing authority hosted by the service.
+type Authority = issuer.Authority
 
 // Config is what New needs.
 type Config struct {
 	// BaseURL is the public URL of the service, without a trailing slash.
-	BaseURL     string
-	Authorities []*Authority
+	BaseURL string
+	// Service is the issuing authority's domain: the rules and the records.
+	Service *issuer.Service
 	// Root signs the trust list.
-	Root  crypto.Signer
-	Store *store.DB
+	Root crypto.Signer
+	// TempDir holds backups while they are sent; "" means the system's.
+	TempDir string
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
 	// Registry receives the service's metrics; nil makes a new one.
@@ -81,8 +70,13 @@ type Config struct {
 	// StatusTTL is the ttl of status list tokens, the time verifiers may
 	// cache them; 0 means 5 minutes.
 	StatusTTL time.Duration
-	// OfferTTL is how long a credential offer's pre-authorized code works; 0 means 15 minutes.
-	OfferTTL time.Duration
+	// SessionKey protects the officers' console sessions (cookies); at
+	// least 32 bytes, the same for every replica. nil makes a random one,
+	// so that sessions do not outlive the process.
+	SessionKey []byte
+	// SessionIdle is how long a console session lasts without use; 0 means
+	// 15 minutes.
+	SessionIdle time.Duration
 	// Apps serves the browser apps under /verify/, /wallet/ and /app/ (package
 	// web); nil serves none.
 	Apps http.Handler
@@ -99,11 +93,11 @@ type Config struct {
 // Server serves the API. Use [Server.Handler] with an http.Server.
 type Server struct {
 	cfg     Config
+	svc     *issuer.Service
 	e       *echo.Echo
 	log     *slog.Logger
-	bySlug  map[string]*Authority
-	byIss   map[string]*Authority
 	metrics *metrics
+	session *sessions
 
 	statusMu    sync.Mutex
 	statusCache map[string]*cached
@@ -114,7 +108,10 @@ type Server struct {
 	trustVer   int64
 }
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+// reservedSlugs are the first path segments of the service's own routes:
+// an authority's issuer identifier BASE/SLUG, and the metadata under
+// BASE/SLUG/.well-known/, must not fall on them.
+var reservedSlugs = []string{"app", "credential", "healthz", "metrics", "nonce", "officer", "readyz", "status", "token", "trust-list", "v1", "verify", "wallet"}
 
 // New checks cfg and returns a server with every route in place.
 func New(cfg Config) (*Server, error) {
@@ -123,8 +120,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: base url %q: want http(s)://host[:port][/path]", cfg.BaseURL)
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	if cfg.Store == nil || cfg.Root == nil || len(cfg.Authorities) == 0 {
-		return nil, errors.New("server: a store, a root key and at least one authority are required")
+	if cfg.Service == nil || cfg.Root == nil {
+		return nil, errors.New("server: the issuing service and a root key are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -147,25 +144,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StatusTTL == 0 {
 		cfg.StatusTTL = 5 * time.Minute
 	}
-	if cfg.OfferTTL == 0 {
-		cfg.OfferTTL = 15 * time.Minute
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 15 * time.Minute
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, bySlug: map[string]*Authority{}, byIss: map[string]*Authority{}, statusCache: map[string]*cached{}}
-	for _, a := range cfg.Authorities {
-		if !slugRE.MatchString(a.Slug) || a.Keys == nil || a.Name.ZH == "" || a.Name.EN == "" {
-			return nil, fmt.Errorf("server: authority %q: want a slug of [a-z0-9-], a name in zh and en, and keys", a.Slug)
+	for _, a := range cfg.Service.Authorities() {
+		if slices.Contains(reservedSlugs, a.Slug) {
+			return nil, fmt.Errorf("server: authority %q: the slug is a path of the service (%s)", a.Slug, strings.Join(reservedSlugs, ", "))
 		}
-		if _, dup := s.bySlug[a.Slug]; dup {
-			return nil, fmt.Errorf("server: authority %q listed twice", a.Slug)
-		}
-		if _, _, err := a.Keys.Active(); err != nil {
-			return nil, fmt.Errorf("server: authority %q: %w", a.Slug, err)
-		}
-		s.bySlug[a.Slug] = a
-		s.byIss[s.issuerID(a)] = a
-		if _, err := cfg.Store.OpenList(a.Slug, cfg.Now()); err != nil {
-			return nil, fmt.Errorf("server: authority %q: %w", a.Slug, err)
-		}
+	}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, statusCache: map[string]*cached{}}
+	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand, u.Scheme == "https"); err != nil {
+		return nil, err
 	}
 	s.metrics, err = newMetrics(cfg.Registry)
 	if err != nil {
@@ -179,28 +168,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.e }
 
 // issuerID returns the iss of an authority.
-func (s *Server) issuerID(a *Authority) string { return s.cfg.BaseURL + "/" + a.Slug }
-
-// issuerOf returns the iss of the authority with the given slug, or "" when
-// it is no longer hosted here.
-func (s *Server) issuerOf(slug string) string {
-	if a := s.bySlug[slug]; a != nil {
-		return s.issuerID(a)
-	}
-	return ""
-}
-
-// authorityFor returns the authority serving a residence division: the one
-// with the longest matching region prefix.
-func (s *Server) authorityFor(division string) *Authority {
-	var best *Authority
-	for _, a := range s.cfg.Authorities {
-		if strings.HasPrefix(division, a.Region) && (best == nil || len(a.Region) > len(best.Region)) {
-			best = a
-		}
-	}
-	return best
-}
+func (s *Server) issuerID(a *Authority) string { return s.svc.IssuerID(a) }
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
@@ -230,11 +198,11 @@ func (s *Server) routes() *echo.Echo {
 			Rate: rate.Limit(s.cfg.RateLimit), Burst: s.cfg.RateBurst, ExpiresIn: 3 * time.Minute}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
 		ErrorHandler: func(c echo.Context, err error) error {
-			return apiError(http.StatusForbidden, "forbidden", "cannot identify the client")
+			return apiErrorZH(http.StatusForbidden, "forbidden", "无法识别客户端地址", "cannot identify the client")
 		},
 		DenyHandler: func(c echo.Context, id string, err error) error {
 			c.Response().Header().Set("Retry-After", "1")
-			return apiError(http.StatusTooManyRequests, "rate_limited", "too many requests from this address; try again shortly")
+			return apiErrorZH(http.StatusTooManyRequests, "rate_limited", "此地址请求过于频繁，请稍后再试", "too many requests from this address; try again shortly")
 		},
 	})
 
@@ -249,30 +217,50 @@ func (s *Server) routes() *echo.Echo {
 	e.Match(getHead, "/.well-known/openid-credential-issuer/:slug", s.credentialIssuerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server/:slug", s.authServerMetadata)
+	// The same documents where clients of earlier drafts look: the
+	// well-known suffix appended to the issuer identifier.
+	e.Match(getHead, "/:slug/.well-known/openid-credential-issuer", s.credentialIssuerMetadata)
+	e.Match(getHead, "/:slug/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/trust-list", s.trustList)
 	e.Match(getHead, "/status/:list", s.statusList)
 
 	e.POST("/v1/applications", s.submit, limited)
-	e.GET("/v1/applications/:id", s.application, limited)
+	// An application reads differently for its applicant (the secret) and
+	// for an officer (a token or console session): see application.
+	e.GET("/v1/applications/:id", s.application, s.residentOrOfficial(limited))
 
-	e.POST("/v1/applications/:id/approve", s.approve, s.require(store.RoleOfficer))
-	e.POST("/v1/applications/:id/reject", s.reject, s.require(store.RoleOfficer))
-	e.POST("/v1/permits/:no/endorse", s.endorse, s.require(store.RoleOfficer))
-	e.POST("/v1/permits/:no/revoke", s.setStatus(store.Revoke), s.require(store.RoleRevoker))
-	e.POST("/v1/permits/:no/suspend", s.setStatus(store.Suspend), s.require(store.RoleRevoker))
-	e.POST("/v1/permits/:no/reinstate", s.setStatus(store.Reinstate), s.require(store.RoleRevoker))
-	e.GET("/v1/permits/:no", s.permit, s.require(store.RoleOfficer, store.RoleAuditor))
-	e.GET("/v1/permits/:no/photo", s.photo, s.require(store.RoleOfficer))
-	e.GET("/v1/audit", s.auditLog, s.require(store.RoleAuditor))
-	e.POST("/v1/admin/tokens", s.createToken, s.require(store.RoleAdmin))
-	e.GET("/v1/admin/backup", s.backup, s.require(store.RoleAdmin))
+	officer, revoker, auditor, admin := s.require(issuer.RoleOfficer), s.require(issuer.RoleRevoker), s.require(issuer.RoleAuditor), s.require(issuer.RoleAdmin)
+	e.GET("/v1/applications", s.queue, officer)
+	e.GET("/v1/applications/:id/photo", s.applicationPhoto, officer)
+	e.POST("/v1/applications/:id/approve", s.approve, officer)
+	e.POST("/v1/applications/:id/reject", s.reject, officer)
+	e.POST("/v1/search", s.search, s.require(issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor))
+	e.GET("/v1/permits/:no", s.permit, s.require(issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor))
+	e.GET("/v1/permits/:no/photo", s.photo, officer)
+	e.POST("/v1/permits/:no/endorse", s.endorse, officer)
+	e.POST("/v1/permits/:no/offers", s.reissue, officer)
+	e.POST("/v1/permits/:no/revoke", s.setStatus(issuer.Revoke), revoker)
+	e.POST("/v1/permits/:no/suspend", s.setStatus(issuer.Suspend), revoker)
+	e.POST("/v1/permits/:no/reinstate", s.setStatus(issuer.Reinstate), revoker)
+	e.POST("/v1/endorsements", s.endorseBatch, officer)
+	e.GET("/v1/audit", s.auditLog, auditor)
+	e.GET("/v1/audit/checkpoint", s.auditCheckpoint, auditor)
+	e.GET("/v1/admin/tokens", s.listTokens, admin)
+	e.POST("/v1/admin/tokens", s.createToken, admin)
+	e.DELETE("/v1/admin/tokens/:id", s.revokeToken, admin)
+	e.GET("/v1/admin/backup", s.backup, admin)
+	e.GET("/v1/session", s.whoami, s.require(issuer.RoleOfficer, issuer.RoleRevoker, issuer.RoleAuditor))
+	e.POST("/v1/session", s.login)
+	e.DELETE("/v1/session", s.logout)
 
-	e.POST("/token", s.token)
+	e.POST("/token", s.token, limited)
+	e.POST("/nonce", s.nonce)
 	e.POST("/credential", s.credential)
+	e.POST("/credential/refresh", s.refresh, limited)
 
 	if s.cfg.Apps != nil {
 		apps := echo.WrapHandler(s.cfg.Apps)
-		for _, p := range []string{"/verify", "/verify/*", "/wallet", "/wallet/*", "/app/*"} {
+		for _, p := range []string{"/verify", "/verify/*", "/wallet", "/wallet/*", "/officer", "/officer/*", "/app/*"} {
 			e.Match(getHead, p, apps)
 		}
 	}
@@ -288,17 +276,18 @@ func (s *Server) metricsAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		tok, ok := bearer(c.Request())
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) != 1 {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-			return apiError(http.StatusUnauthorized, "unauthorized", "the metrics token is required")
+			return apiErrorZH(http.StatusUnauthorized, "unauthorized", "需要监控令牌", "the metrics token is required")
 		}
 		return next(c)
 	}
 }
 
-// noStore keeps the answers of the /v1/ API, /token and /credential out of
-// every cache: they carry offers (bearer codes), secrets and personal data.
+// noStore keeps the answers of the /v1/ API, /token, /nonce and /credential
+// out of every cache: they carry offers (bearer codes), secrets, nonces and
+// personal data.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/credential" {
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/nonce" || strings.HasPrefix(p, "/credential") {
 			c.Response().Header().Set("Cache-Control", "no-store")
 		}
 		return next(c)
@@ -314,12 +303,12 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz reports ready when the store answers and every authority can sign.
 func (s *Server) readyz(c echo.Context) error {
-	if _, err := s.cfg.Store.TokenCount(); err != nil {
-		return apiError(http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
+	if _, err := s.svc.Lists(c.Request().Context(), s.svc.Authorities()[0].Slug); err != nil {
+		return apiErrorZH(http.StatusServiceUnavailable, "store_unavailable", "存储无响应", "the store does not answer")
 	}
-	for _, a := range s.cfg.Authorities {
+	for _, a := range s.svc.Authorities() {
 		if _, _, err := a.Keys.Active(); err != nil {
-			return apiError(http.StatusServiceUnavailable, "no_signing_key", "authority "+a.Slug+" has no active key")
+			return apiErrorZH(http.StatusServiceUnavailable, "no_signing_key", "发证机关 "+a.Slug+" 没有可用的签名密钥", "authority "+a.Slug+" has no active key")
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
@@ -327,3 +316,6 @@ func (s *Server) readyz(c echo.Context) error {
 
 // today is the current date in China, the date of decisions and endorsements.
 func (s *Server) today() permit.Date { return permit.DateOf(s.cfg.Now(), permit.ChinaTime()) }
+
+// authorities returns the authorities hosted.
+func (s *Server) authorities() []*Authority { return s.svc.Authorities() }

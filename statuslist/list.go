@@ -44,6 +44,11 @@ const (
 	// Suspended means the referenced token is temporarily invalid; it may
 	// become Valid again.
 	Suspended Status = 0x02
+	// Superseded is e-permit's application-specific value (0x03): the
+	// credential was replaced by a newer one for the same permit (a new
+	// phone, an endorsement); it is final. Verifiers that do not know it
+	// treat it, as the specification asks, as not valid.
+	Superseded Status = 0x03
 )
 
 // String returns the registered name of s (VALID, INVALID, SUSPENDED) or
@@ -56,6 +61,8 @@ func (s Status) String() string {
 		return "INVALID"
 	case Suspended:
 		return "SUSPENDED"
+	case Superseded:
+		return "SUPERSEDED"
 	default:
 		return fmt.Sprintf("STATUS(0x%02X)", uint8(s))
 	}

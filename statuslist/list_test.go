@@ -272,7 +272,7 @@ func TestBytesReturnsCopy(t *testing.T) {
 
 func TestStatusString(t *testing.T) {
 	t.Parallel()
-	tests := map[Status]string{Valid: "VALID", Invalid: "INVALID", Suspended: "SUSPENDED", 3: "STATUS(0x03)", 0xFF: "STATUS(0xFF)"}
+	tests := map[Status]string{Valid: "VALID", Invalid: "INVALID", Suspended: "SUSPENDED", Superseded: "SUPERSEDED", 0x0C: "STATUS(0x0C)", 0xFF: "STATUS(0xFF)"}
 	for s, want := range tests {
 		if got := s.String(); got != want {
 			t.Errorf("Status(%d).String() = %q, want %q", uint8(s), got, want)

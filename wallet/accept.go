@@ -10,36 +10,81 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/trust"
 )
 
 // maxResponse caps what the wallet reads from an issuer.
 const maxResponse = 1 << 20
 
-// ErrIssuerMetadata reports an issuer whose published metadata is missing,
-// malformed or names another issuer.
-var ErrIssuerMetadata = errors.New("issuer metadata")
+// AcceptOption says which issuers Accept takes offers from: give it
+// TrustedIssuers, or AnyIssuer for testing.
+type AcceptOption func(*acceptConfig)
+
+type acceptConfig struct {
+	list *trust.List
+	any  bool
+}
+
+// TrustedIssuers makes Accept take offers only from the issuers list names
+// (a trust list verified against its pinned root, such as the one
+// "permit wallet trust" keeps in the wallet directory), and check the
+// credential's signature with the keys the list gives that issuer rather
+// than keys the issuer publishes itself. An offer from any other issuer is
+// refused with ErrUntrustedIssuer before the wallet contacts it, as is
+// every offer when the list is not valid now (before its nbf, or past its
+// exp and the grace period of its policy).
+func TrustedIssuers(list *trust.List) AcceptOption {
+	return func(c *acceptConfig) { c.list = list }
+}
+
+// AnyIssuer makes Accept take an offer from any issuer, checking the
+// credential against the keys the issuer publishes: for tests and for
+// setting up a service, never for residents. A phishing link then puts a
+// credential of the attacker's issuer in the wallet (though never in the
+// place of one from another issuer: see Add). TrustedIssuers, when also
+// given, takes precedence.
+func AnyIssuer() AcceptOption {
+	return func(c *acceptConfig) { c.any = true }
+}
 
 // Accept receives a credential through an OpenID4VCI credential offer with
 // a pre-authorized code (the link or QR code an official hands over): it
-// reads the issuer's metadata, redeems the code, proves possession of the
-// device key over the issuer's nonce, and stores the credential after
-// checking it with Add against the keys the issuer publishes. A used or
-// expired code, a credential bound to another key (ErrNotMyKey) and one
-// whose signature does not verify (ErrIssuerSignature) are refused, and
-// nothing is stored.
-func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, now time.Time) (Entry, error) {
+// checks that the offer comes from a trusted issuer, reads the issuer's
+// metadata, redeems the code, proves possession of the device key over the
+// issuer's nonce, and stores the credential after checking it with Add
+// against the issuer's keys: those of the trust list (TrustedIssuers), or
+// those the issuer publishes (AnyIssuer). Without either option it refuses
+// with ErrNoTrustList. An untrusted issuer (ErrUntrustedIssuer), a used or
+// expired code, a credential bound to another key (ErrNotMyKey), one whose
+// signature does not verify (ErrIssuerSignature) and one whose permit
+// number the wallet holds from another issuer (ErrIssuerConflict) are
+// refused, and nothing is stored.
+func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, now time.Time, opts ...AcceptOption) (Entry, error) {
+	var cfg acceptConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	o, err := oid4vci.ParseOfferURI(offer)
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+	}
+	var trusted *keys.JWKS
+	switch {
+	case cfg.list != nil:
+		if trusted, err = IssuerKeys(cfg.list, o.CredentialIssuer, now); err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+		}
+	case !cfg.any:
+		return Entry{}, fmt.Errorf("wallet: accept: %w: cannot tell a genuine issuer from a phishing one", ErrNoTrustList)
 	}
 	if client == nil {
 		client = http.DefaultClient
@@ -53,14 +98,21 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, oid4vci.WellKnownAuthServer), &as); err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
 	}
-	var vc struct {
-		Issuer string    `json:"issuer"`
-		JWKS   keys.JWKS `json:"jwks"`
+	if trusted == nil {
+		// No trust list: the keys are what the issuer publishes.
+		var vc struct {
+			Issuer string    `json:"issuer"`
+			JWKS   keys.JWKS `json:"jwks"`
+		}
+		if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, "jwt-vc-issuer"), &vc); err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
+		}
+		if vc.Issuer != o.CredentialIssuer {
+			return Entry{}, fmt.Errorf("wallet: accept: %w: published for another issuer than %q", ErrIssuerMetadata, o.CredentialIssuer)
+		}
+		trusted = &vc.JWKS
 	}
-	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, "jwt-vc-issuer"), &vc); err != nil {
-		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
-	}
-	if meta.CredentialIssuer != o.CredentialIssuer || vc.Issuer != o.CredentialIssuer || as.Issuer != o.CredentialIssuer ||
+	if meta.CredentialIssuer != o.CredentialIssuer || as.Issuer != o.CredentialIssuer ||
 		meta.CredentialEndpoint == "" || as.TokenEndpoint == "" {
 		return Entry{}, fmt.Errorf("wallet: accept: %w: published for another issuer than %q", ErrIssuerMetadata, o.CredentialIssuer)
 	}
@@ -74,7 +126,22 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: token: %w", err)
 	}
-	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, tr.CNonce, now)
+	// OpenID4VCI 1.0 section 7: an issuer that publishes a nonce endpoint
+	// wants the proof over a nonce from there; the token response's c_nonce
+	// serves issuers of earlier drafts.
+	nonce := tr.CNonce
+	if meta.NonceEndpoint != "" {
+		body, err := h.post(meta.NonceEndpoint, "", "", nil)
+		if err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: nonce: %w", err)
+		}
+		nr, err := oid4vci.ParseNonceResponse(body)
+		if err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: nonce: %w", err)
+		}
+		nonce = nr.CNonce
+	}
+	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, nonce, h.issuerTime(now))
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
 	}
@@ -97,13 +164,27 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if len(cr.Credentials) != 1 {
 		return Entry{}, fmt.Errorf("wallet: accept: %d credentials in the answer, want 1", len(cr.Credentials))
 	}
-	return w.add(cr.Credentials[0].Credential, &vc.JWKS, o.CredentialIssuer)
+	return w.add(cr.Credentials[0].Credential, trusted, o.CredentialIssuer)
 }
 
 // issuerClient makes the wallet's requests to an issuer.
 type issuerClient struct {
 	ctx context.Context
 	c   *http.Client
+	// date is the issuer's clock as its last answer gave it (its Date
+	// header), zero before an answer with one.
+	date time.Time
+}
+
+// issuerTime returns the time to date a proof of possession with: the
+// issuer's clock as its last answer gave it, else now. A proof is judged by
+// the issuer's clock alone, so a device whose clock is wrong still proves
+// its key.
+func (h *issuerClient) issuerTime(now time.Time) time.Time {
+	if h.date.IsZero() {
+		return now
+	}
+	return h.date
 }
 
 func (h *issuerClient) getJSON(u string, v any) error {
@@ -122,6 +203,31 @@ func (h *issuerClient) post(u, token, ctype string, body []byte) ([]byte, error)
 }
 
 func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, error) {
+	hdr := http.Header{}
+	if ctype != "" {
+		hdr.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		hdr.Set("Authorization", "Bearer "+token)
+	}
+	a, err := h.send(method, u, hdr, body, maxResponse)
+	if err != nil {
+		return nil, err
+	}
+	return a.body, nil
+}
+
+// answer is an issuer's answer of status 2xx or 304.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send makes a request and reads at most limit bytes of the answer. An
+// answer of another status than 2xx or 304 is an error: an *IssuerError
+// when it carries an error code in JSON.
+func (h *issuerClient) send(method, u string, hdr http.Header, body []byte, limit int64) (*answer, error) {
 	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") {
 		return nil, fmt.Errorf("endpoint %q is not an http(s) URL", u)
 	}
@@ -129,30 +235,27 @@ func (h *issuerClient) do(method, u, token, ctype string, body []byte) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	if ctype != "" {
-		r.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
+	maps.Copy(r.Header, hdr)
 	resp, err := h.c.Do(r)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		h.date = d
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxResponse {
-		return nil, fmt.Errorf("%s: answer larger than %d bytes", u, maxResponse)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: answer larger than %d bytes", u, limit)
 	}
-	if resp.StatusCode/100 != 2 {
-		var oe oid4vci.Error
-		if json.Unmarshal(data, &oe) == nil && oe.Code != "" {
-			return nil, &oe
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusNotModified {
+		if ie := issuerError(resp.StatusCode, data); ie != nil {
+			return nil, ie
 		}
 		return nil, fmt.Errorf("%s: %s: %q", u, resp.Status, data[:min(len(data), 200)])
 	}
-	return data, nil
+	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }

@@ -1,10 +1,11 @@
 package wallet
 
 import (
-	"github.com/epermit/epermit/permit"
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/permit"
+	"github.com/epermit/epermit/statuslist"
 )
 
 // Entry describes one credential the wallet holds, from its always-visible
@@ -19,12 +20,15 @@ type Entry struct {
 	// Expires is the date the yearly endorsement is due; after it the
 	// permit is suspended until endorsed.
 	Expires time.Time
+	// Status is the credential's entry in its issuer's status list, where
+	// the wallet learns whether it was revoked, suspended or superseded.
+	Status statuslist.Reference
 }
 
 func entryOf(c *credential.Claims) Entry {
 	return Entry{
 		PermitNo: c.PermitNo, Name: c.Name, MaskedID: c.MaskedID, Region: c.Region,
-		Issuer: c.Issuer, IssuedAt: c.IssuedAt, Expires: c.Expires,
+		Issuer: c.Issuer, IssuedAt: c.IssuedAt, Expires: c.Expires, Status: c.Status,
 	}
 }
 

@@ -1,11 +1,16 @@
 package wallet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/epermit/epermit/keys"
+	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/trust"
 )
 
@@ -28,6 +33,18 @@ var (
 	// ErrSuperseded reports an Add of a credential issued before the one
 	// the wallet already holds for the same permit number.
 	ErrSuperseded = errors.New("wallet holds a newer credential for this permit")
+	// ErrIssuerConflict reports an Add of a credential whose permit number
+	// the wallet holds from another issuer: what a phishing issuer sends
+	// to take the place of the resident's genuine permit. The wallet never
+	// replaces a credential across issuers.
+	ErrIssuerConflict = errors.New("the wallet holds this permit number from another issuer")
+	// ErrUntrustedIssuer reports an offer from an issuer that the trust
+	// list given to Accept does not name, or a trust list that is not
+	// valid now.
+	ErrUntrustedIssuer = errors.New("issuer not in the wallet's trust list")
+	// ErrNoTrustList reports an Accept given neither a trust list
+	// (TrustedIssuers) nor the testing override (AnyIssuer).
+	ErrNoTrustList = errors.New("the wallet holds no trust list")
 	// ErrNotFound reports a permit number the wallet holds no credential
 	// for, or an empty wallet.
 	ErrNotFound = errors.New("no such credential")
@@ -44,6 +61,12 @@ var (
 	// ErrInvalidRequest reports a Request that cannot be served: no clock,
 	// or a challenge nonce without its audience.
 	ErrInvalidRequest = errors.New("invalid presentation request")
+	// ErrNoLiveCode is matched by every *StatusError: a credential the
+	// wallet knows to be revoked or superseded, of which it makes no code.
+	ErrNoLiveCode = errors.New("the credential is revoked or superseded")
+	// ErrIssuerMetadata reports an issuer whose published metadata is
+	// missing, malformed or names another issuer.
+	ErrIssuerMetadata = errors.New("issuer metadata")
 )
 
 // RefusedError reports a purpose the policy does not allow a residence
@@ -77,3 +100,73 @@ func (e *InsecureDirError) Error() string {
 
 // Unwrap returns keys.ErrInsecurePermissions.
 func (e *InsecureDirError) Unwrap() error { return keys.ErrInsecurePermissions }
+
+// IssuerError is a refusal from the issuer service: an OAuth error (RFC
+// 6749 section 5.2: error and error_description, in English only) or one of
+// the service's own errors, which say it in Chinese too (message_zh). It
+// unwraps to the *oid4vci.Error of an OAuth error, so that oid4vci.CodeOf
+// reads its code. Explain gives the words to show a resident.
+type IssuerError struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Code is the error code: error in either form.
+	Code string
+	// Message is error_description or message, in English.
+	Message string
+	// MessageZH is the service's message_zh, "" in an OAuth error.
+	MessageZH string
+	oauth     *oid4vci.Error
+}
+
+// Error gives the status, the code and the English message, with any
+// control character in the issuer's words replaced: they may be printed on
+// a terminal.
+func (e *IssuerError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("issuer refused (%d %s)", e.Status, printable(e.Code))
+	}
+	return fmt.Sprintf("issuer refused (%d %s): %s", e.Status, printable(e.Code), printable(e.Message))
+}
+
+// printable replaces control characters and invalid UTF-8 in s, and
+// shortens it to 300 bytes: text of a server, bound for an error message.
+func printable(s string) string {
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+}
+
+// Unwrap returns the OAuth error, or nil for an error of the service's own
+// form.
+func (e *IssuerError) Unwrap() error {
+	if e.oauth == nil {
+		return nil
+	}
+	return e.oauth
+}
+
+// issuerError reads an error answer of the issuer, or returns nil when it
+// holds no error code.
+func issuerError(status int, body []byte) *IssuerError {
+	var w struct {
+		Code        string `json:"error"`
+		Description string `json:"error_description"`
+		Message     string `json:"message"`
+		MessageZH   string `json:"message_zh"`
+	}
+	if json.Unmarshal(body, &w) != nil || w.Code == "" {
+		return nil
+	}
+	e := &IssuerError{Status: status, Code: w.Code, Message: w.Message, MessageZH: w.MessageZH}
+	if w.Message == "" && w.MessageZH == "" {
+		e.Message = w.Description
+		e.oauth = &oid4vci.Error{Code: w.Code, Description: w.Description}
+	}
+	return e
+}

@@ -45,15 +45,20 @@ type Request struct {
 // It refuses a purpose the policy does not name (ErrUnknownPurpose) and one
 // it does not allow, with a *RefusedError carrying the policy's reason,
 // before touching the credential. A credential without a disclosure the
-// purpose requires gives ErrMissingGroup.
+// purpose requires gives ErrMissingGroup, and one the wallet has learnt to
+// be revoked or superseded (CheckStatus) a *StatusError: see
+// Status.LiveCode.
 func (w *Wallet) Present(permitNo string, req Request) (string, error) {
 	purpose, err := checkRequest(req)
 	if err != nil {
 		return "", err
 	}
-	_, issued, err := w.Get(permitNo)
+	e, issued, err := w.Get(permitNo)
 	if err != nil {
 		return "", err
+	}
+	if st := w.heldStatusOf(e); !st.LiveCode() {
+		return "", &StatusError{PermitNo: e.PermitNo, Status: st.List, Checked: st.Checked}
 	}
 	return present(issued, w.key, purpose, req)
 }

@@ -2,7 +2,8 @@
 // status lists, trust lists, a resident's wallet, and offline verification.
 //
 // Exit status: 0 success (or a valid permit), 1 refused (an invalid permit
-// or a failed operation), 2 usage error.
+// or a failed operation), 2 usage or configuration error (such as trust data
+// that cannot be loaded, or a --pin that does not match the trust list).
 package main
 
 import (
@@ -24,16 +25,19 @@ Usage:
   permit status set --token TOKEN --key KEY --idx N --value valid|revoked|suspended [--valid 48h]
   permit status show --token TOKEN --key JWKS|KEY [--idx N]
   permit trust sign --root KEY --issuer-key KEY --iss URL --status-uri URI... --out FILE [--version N] [--days 30]
-  permit wallet init --dir DIR
+  permit wallet init --dir DIR [--alg EdDSA|ES256]
+  permit wallet trust --dir DIR [--from URL] [--pin THUMBPRINT]
   permit wallet add --dir DIR [--jwks FILE] FILE
-  permit wallet accept --dir DIR (OFFER_URI | --qr IMAGE)
-  permit wallet list --dir DIR
+  permit wallet accept --dir DIR [--insecure-any-issuer] (OFFER_URI | --qr IMAGE)
+  permit wallet list --dir DIR [--offline]
+  permit wallet refresh --dir DIR [--permit NO]
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N | --live [--live-for D]] [--qr FILE] [--packed=false]
   permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
   permit verify (--trust FILE [--pin THUMBPRINT] [--status FILE]... | --cache DIR) [--purpose P] [--aud A] [--nonce N] [--json]
                 [TEXT | --qr IMAGE | --stdin [--text]]
 
 Run "permit COMMAND -h" for the flags of a command.
+Exit status: 0 valid (or done), 1 refused (or failed), 2 usage or configuration error (such as a wrong --pin).
 Purposes: residence-proof (default), public-service, convenience, police-check, identity-card, credit-loan.
 `
 
@@ -43,6 +47,11 @@ var errUsage = errors.New("usage")
 // errRefused marks a verification that refused the permit (exit 1) after
 // its verdict was printed.
 var errRefused = errors.New("refused")
+
+// errConfig marks an error in what the caller set up rather than in what
+// was verified or done (exit 2): trust data that cannot be loaded, a pin
+// that does not match.
+var errConfig = errors.New("configuration error")
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now))
@@ -66,39 +75,51 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		return 0
 	case errors.Is(err, errRefused):
 		return 1
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "permit: %v\n", err)
+	case errors.Is(err, errUsage), errors.Is(err, errConfig):
+		printError(stderr, err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "permit: %v\n", err)
+		printError(stderr, err)
 		return 1
 	}
+}
+
+// printError prints err line by line through sanitize: an error may quote
+// what a server, a file or a scanned code said.
+func printError(w io.Writer, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = sanitize(l)
+	}
+	fmt.Fprintf(w, "permit: %s\n", strings.Join(lines, "\n"))
 }
 
 type command func(e *env, args []string) error
 
 var commands = map[string]command{
-	"keys new":      keysNew,
-	"issue":         issueCmd,
-	"status new":    statusNew,
-	"status set":    statusSet,
-	"status show":   statusShow,
-	"trust sign":    trustSign,
-	"wallet init":   walletInit,
-	"wallet add":    walletAdd,
-	"wallet accept": walletAccept,
-	"verifier sync": verifierSync,
-	"wallet list":   walletList,
-	"wallet show":   walletShow,
-	"verify":        verifyCmd,
-	"help":          func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"-h":            func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"--help":        func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
-	"version":       func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
-	"keys":          groupHelp("keys"),
-	"status":        groupHelp("status"),
-	"trust":         groupHelp("trust"),
-	"wallet":        groupHelp("wallet"),
+	"keys new":       keysNew,
+	"issue":          issueCmd,
+	"status new":     statusNew,
+	"status set":     statusSet,
+	"status show":    statusShow,
+	"trust sign":     trustSign,
+	"wallet init":    forResidents(walletInit),
+	"wallet trust":   forResidents(walletTrust),
+	"wallet add":     forResidents(walletAdd),
+	"wallet accept":  forResidents(walletAccept),
+	"verifier sync":  verifierSync,
+	"wallet list":    forResidents(walletList),
+	"wallet show":    forResidents(walletShow),
+	"wallet refresh": forResidents(walletRefresh),
+	"verify":         verifyCmd,
+	"help":           func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"-h":             func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"--help":         func(e *env, _ []string) error { fmt.Fprint(e.stdout, usage); return nil },
+	"version":        func(e *env, _ []string) error { fmt.Fprintln(e.stdout, "permit (e-permit)"); return nil },
+	"keys":           groupHelp("keys"),
+	"status":         groupHelp("status"),
+	"trust":          groupHelp("trust"),
+	"wallet":         groupHelp("wallet"),
 }
 
 func groupHelp(name string) command {

@@ -21,19 +21,24 @@ import (
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/qr"
 	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/trustcache"
 	"github.com/epermit/epermit/wallet"
 )
 
 func walletInit(e *env, args []string) error {
 	fs := newFlags(e, "wallet init")
 	dir := fs.String("dir", "", "wallet directory (created 0700)")
+	alg := fs.String("alg", keys.AlgEdDSA, "device key: EdDSA (Ed25519) or ES256 (ECDSA P-256, the key phones hold in hardware)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "dir"); err != nil {
 		return err
 	}
-	w, err := wallet.Init(*dir)
+	if *alg != keys.AlgEdDSA && *alg != keys.AlgES256 {
+		return fmt.Errorf("%w: --alg %q: want %s or %s", errUsage, *alg, keys.AlgEdDSA, keys.AlgES256)
+	}
+	w, err := wallet.InitAlg(*dir, *alg)
 	if err != nil {
 		return err
 	}
@@ -47,8 +52,80 @@ func walletInit(e *env, args []string) error {
 	if err := writeFile(path, append(pubJWK, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wallet\t%s\ndevice key\t%s\npublic JWK\t%s\n", *dir, j.Kid, path)
+	fmt.Fprintf(e.stdout, "wallet\t%s\ndevice key\t%s (%s)\npublic JWK\t%s\n", *dir, j.Kid, keyName(w.Alg()), path)
 	return nil
+}
+
+// keyName describes a device key algorithm.
+func keyName(alg string) string {
+	if alg == keys.AlgES256 {
+		return "ECDSA P-256"
+	}
+	return "Ed25519"
+}
+
+// walletTrustDir is where a wallet keeps the trust list of the issuers it
+// accepts offers from: a trust cache (package trustcache) in the wallet.
+func walletTrustDir(dir string) string { return filepath.Join(dir, "trust") }
+
+// walletTrust fetches the trust list of an issuer service into the wallet,
+// verified against the root key's pin, and lists the issuers the wallet
+// will accept offers from.
+func walletTrust(e *env, args []string) error {
+	var from, pin *string
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet trust", args, func(fs flagSet) {
+		from = fs.String("from", "", "the issuer service's URL (default: the one of the last sync)")
+		pin = fs.String("pin", "", "RFC 7638 thumbprint of the root key (first time; printed by permitd)")
+		timeout = fs.Duration("timeout", time.Minute, "give up after this long")
+	})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet trust takes no arguments, got %q", errUsage, pos[0])
+	}
+	c, err := trustcache.Open(walletTrustDir(w.Dir()))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	rep, err := c.Sync(ctx, &http.Client{Timeout: 30 * time.Second}, *from, *pin, e.now())
+	if err != nil {
+		return err
+	}
+	// The wallet needs the trust list; the status lists that come with it
+	// are a convenience.
+	if it := rep.Items[0]; it.Err != nil {
+		return fmt.Errorf("trust list %s: %w", it.URL, it.Err)
+	}
+	list, err := heldTrustList(w.Dir())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "trust list version %d, valid until %s; offers are accepted from:\n", list.Version,
+		list.ExpiresAt.In(permit.ChinaTime()).Format(time.DateOnly))
+	for _, is := range list.Issuers {
+		fmt.Fprintf(e.stdout, "  %s\t%s\t%s\n", is.ID, is.Name.ZH, is.Name.EN)
+	}
+	return nil
+}
+
+// heldTrustList loads the trust list the wallet in dir holds.
+func heldTrustList(dir string) (*trust.List, error) {
+	c, err := trustcache.Open(walletTrustDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	td, err := c.Trust()
+	if errors.Is(err, trustcache.ErrEmpty) {
+		return nil, fmt.Errorf("%w: run \"permit wallet trust --dir %s --from URL --pin THUMBPRINT\" first (or, for testing only, --insecure-any-issuer)", wallet.ErrNoTrustList, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return td.Store().List(), nil
 }
 
 func openWallet(e *env, name string, args []string, extra func(fs flagSet)) (*wallet.Wallet, []string, error) {
@@ -102,17 +179,47 @@ func walletAdd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	printStored(e, en, trust.Text{})
 	return nil
+}
+
+// printStored says which permit the wallet now holds: in English first
+// (the line scripts read: "stored permit NO (NAME, MASKED-ID) ..."), then
+// in Chinese, with the place and the issuer by name.
+func printStored(e *env, en wallet.Entry, from trust.Text) {
+	zh, enPlace := permit.Division(en.Region).Name()
+	until := permitDates(en).ValidUntil.String()
+	by, byZH := "", ""
+	if from.EN != "" {
+		by, byZH = " from "+sanitize(from.EN)+",", "，签发机关："+sanitize(from.ZH)
+	}
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s)%s valid until %s, %s\n已保存居住证 %s（%s，%s）%s，有效期至 %s，居住地：%s\n",
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), by, until, sanitize(enPlace),
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), byZH, until, sanitize(zh))
 }
 
 func walletAccept(e *env, args []string) error {
 	var qrFile *string
+	var anyIssuer *bool
 	w, pos, err := openWallet(e, "wallet accept", args, func(fs flagSet) {
 		qrFile = fs.String("qr", "", "photo or PNG of the offer's QR code, instead of the offer link")
+		anyIssuer = fs.Bool("insecure-any-issuer", false, "TESTING ONLY: accept an offer from an issuer the wallet's trust list does not name")
 	})
 	if err != nil {
 		return err
+	}
+	var trusted wallet.AcceptOption
+	var list *trust.List
+	if *anyIssuer {
+		fmt.Fprintln(e.stderr, "permit: WARNING: --insecure-any-issuer: the issuer of this offer is NOT checked against a trust list.")
+		fmt.Fprintln(e.stderr, "permit: WARNING: a phishing link could put a forged permit in this wallet. Use it for testing only.")
+		fmt.Fprintln(e.stderr, "permit: 警告：未核对签发机关是否在信任列表中，钓鱼链接可能向钱包写入伪造的居住证，仅供测试使用。")
+		trusted = wallet.AnyIssuer()
+	} else {
+		if list, err = heldTrustList(w.Dir()); err != nil {
+			return err
+		}
+		trusted = wallet.TrustedIssuers(list)
 	}
 	var offer string
 	switch {
@@ -129,73 +236,104 @@ func walletAccept(e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	en, err := w.Accept(ctx, strings.TrimSpace(offer), &http.Client{Timeout: 30 * time.Second}, e.now())
+	en, err := w.Accept(ctx, strings.TrimSpace(offer), &http.Client{Timeout: 30 * time.Second}, e.now(), trusted)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) from %s, valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Issuer,
-		en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	printStored(e, en, issuerNames(list, en.Issuer))
 	return nil
 }
 
-// walletList prints one tab-separated line per permit held:
+// walletList prints each permit held: a tab-separated line for scripts
 //
-//	PERMIT-NO  NAME  MASKED-ID  window opens DATE (in N days)  valid until DATE  NOTE
+//	PERMIT-NO  NAME  MASKED-ID  PLACE  valid until DATE  STANDING
 //
-// The endorsement window and the permit's state follow package permit's
-// rules (permit.Permit.WindowOpens, permit.Permit.State) on today's date in
-// China time. Inside the window, and once overdue, a warning also goes to
-// stderr so that scripts reading stdout notice.
+// (STANDING is one of REVOKED, SUPERSEDED, SUSPENDED, OVERDUE,
+// ENDORSEMENT-DUE, NOT-YET-VALID, VALID) and, indented, in Chinese then in
+// English: the place and the issuer by name, the status and when it was
+// checked, and what to do. Online (the default) it first checks each
+// credential's status list, and asks the issuer for a refreshed credential
+// where there may be one (the endorsement window is open or past, or a
+// newer credential exists): a resident whose permit was endorsed at the
+// counter or in a bulk job sees it here without another step. Dates follow
+// package permit's rules on today's date in China time. For a permit that
+// is not VALID a warning also goes to stderr, so that scripts reading
+// stdout notice.
 func walletList(e *env, args []string) error {
-	w, _, err := openWallet(e, "wallet list", args, nil)
+	var offline *bool
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet list", args, func(fs flagSet) {
+		offline = fs.Bool("offline", false, "do not go online: show the status as last checked")
+		timeout = fs.Duration("timeout", 30*time.Second, "give up going online after this long")
+	})
 	if err != nil {
 		return err
 	}
-	list, err := w.List()
-	if err != nil {
-		return err
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet list takes no arguments, got %q", errUsage, pos[0])
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
 	now := e.now()
-	for _, en := range list {
-		line, warning := listLine(en, now)
-		fmt.Fprintln(e.stdout, line)
-		if warning != "" {
-			fmt.Fprintf(e.stderr, "permit: warning: %s\n", warning)
+	sts, list, refreshed, err := walletStatus(ctx, w, now, *offline, true)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		word, advice := standing(st, now)
+		fmt.Fprintln(e.stdout, permitHeader(st, word))
+		for _, l := range statusLines(st, list, now) {
+			fmt.Fprintln(e.stdout, l)
+		}
+		if r, ok := refreshed[st.PermitNo]; ok {
+			fmt.Fprintf(e.stdout, "  %s\n  %s\n", sanitize(r.ZH), sanitize(r.EN))
+		}
+		if word != "VALID" {
+			fmt.Fprintf(e.stderr, "permit: 警告：居住证 %s：%s\npermit: warning: permit %s: %s\n",
+				sanitize(st.PermitNo), sanitize(advice.ZH), sanitize(st.PermitNo), sanitize(advice.EN))
 		}
 	}
-	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "no permits yet: add one with \"permit wallet add\"")
+	if len(sts) == 0 {
+		fmt.Fprintln(e.stdout, "钱包中还没有居住证：用 \"permit wallet accept\" 领取\nno permits yet: receive one with \"permit wallet accept\"")
 	}
 	return nil
 }
 
-// listLine returns the wallet list line of en at now, and the warning to
-// give on stderr, if any.
-func listLine(en wallet.Entry, now time.Time) (line, warning string) {
-	// Dates are counted in China time, as printed on the permit: the
-	// credential's exp is 00:00 UTC+8 of the day the endorsement is due.
-	p := permit.Permit{
-		IssueDate:  permit.DateOf(en.IssuedAt, permit.ChinaTime()),
-		ValidUntil: permit.DateOf(en.Expires, permit.ChinaTime()),
+// walletRefresh asks the issuer for the endorsed credential of a permit
+// held, with a proof of the device key, and says what happened: refreshed
+// (until when), up to date, or refused and why.
+func walletRefresh(e *env, args []string) error {
+	var permitNo *string
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet refresh", args, func(fs flagSet) {
+		permitNo = fs.String("permit", "", "permit number (default: the only one)")
+		timeout = fs.Duration("timeout", time.Minute, "give up after this long")
+	})
+	if err != nil {
+		return err
 	}
-	today := permit.DateOf(now, permit.ChinaTime())
-	opens, due := p.WindowOpens(), today.DaysUntil(p.ValidUntil)
-	window := fmt.Sprintf("window opened %s", opens)
-	note := fmt.Sprintf("%d days until endorsement is due", due)
-	switch p.State(today) {
-	case permit.StateOverdue:
-		note = "ENDORSEMENT OVERDUE: the permit is suspended until endorsed"
-		warning = fmt.Sprintf("permit %s: endorsement was due on %s: the permit is suspended until endorsed", en.PermitNo, p.ValidUntil)
-	case permit.StateEndorsementDue:
-		note = fmt.Sprintf("endorse now: the endorsement window is open (%d days left)", due)
-		warning = fmt.Sprintf("permit %s: the endorsement window is open: have it endorsed before %s (%d days left)", en.PermitNo, p.ValidUntil, due)
-	case permit.StateNotYetValid:
-		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
-		warning = fmt.Sprintf("permit %s: issued on %s, after today (%s): check the device clock", en.PermitNo, p.IssueDate, today)
-	default:
-		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet refresh takes no arguments, got %q", errUsage, pos[0])
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\tvalid until %s\t%s", en.PermitNo, en.Name, en.MaskedID, window, p.ValidUntil, note), warning
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	now := e.now()
+	o := goOnline(ctx, w, now)
+	if o.list == nil {
+		_, err := heldTrustList(w.Dir())
+		return err
+	}
+	r, err := w.Refresh(ctx, *permitNo, o.client, o.list, now)
+	if err != nil {
+		return err
+	}
+	words := refreshWords(r, nil)
+	fmt.Fprintf(e.stdout, "%s\t%s\n%s\n", sanitize(r.Entry.PermitNo), sanitize(words.ZH), sanitize(words.EN))
+	if r.New {
+		// The new credential's own status entry, for wallet show.
+		w.CheckStatus(ctx, o.client, o.list, now)
+	}
+	return nil
 }
 
 // liveRefresh is how often wallet show --live makes a new presentation. The
@@ -246,7 +384,7 @@ func disclosureLine(policy trust.Policy, purpose string) string {
 			parts = append(parts, "claim group "+strconv.Quote(g))
 		}
 	}
-	return "discloses: " + strings.Join(parts, "; ")
+	return sanitize("discloses: " + strings.Join(parts, "; "))
 }
 
 func walletShow(e *env, args []string) error {
@@ -278,6 +416,19 @@ func walletShow(e *env, args []string) error {
 	}
 	req := wallet.Request{Purpose: *purpose, Audience: *aud, Nonce: *nonce}
 	if *live {
+		// The code is about to be shown at a counter: learn the permit's
+		// status first if the network is there (briefly), else go by what
+		// the wallet knew.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		walletStatus(ctx, w, e.now(), false, false)
+		cancel()
+	}
+	if st, ok := heldStatusOf(w, *permitNo); ok {
+		if word, advice := standing(st, e.now()); word != "VALID" && st.LiveCode() {
+			fmt.Fprintf(e.stderr, "permit: 警告：%s\npermit: warning: %s\n", sanitize(advice.ZH), sanitize(advice.EN))
+		}
+	}
+	if *live {
 		return refusal(e, showLive(e, w, *permitNo, req, *packed, *qrFile, *liveFor))
 	}
 	req.Now = e.now()
@@ -300,12 +451,27 @@ func walletShow(e *env, args []string) error {
 	return nil
 }
 
+// heldStatusOf returns the status the wallet holds of the credential held
+// for permitNo ("" for the only one).
+func heldStatusOf(w *wallet.Wallet, permitNo string) (wallet.Status, bool) {
+	sts, err := w.HeldStatus()
+	if err != nil {
+		return wallet.Status{}, false
+	}
+	for _, st := range sts {
+		if permitNo == "" && len(sts) == 1 || st.PermitNo == permitNo {
+			return st, true
+		}
+	}
+	return wallet.Status{}, false
+}
+
 // refusal prints the policy's reason for a refused purpose, in Chinese and
 // English, and turns it into errRefused; other errors pass through.
 func refusal(e *env, err error) error {
 	var refused *wallet.RefusedError
 	if errors.As(err, &refused) {
-		fmt.Fprintf(e.stderr, "%s\n%s\n", refused.Refusal.ZH, refused.Refusal.EN)
+		fmt.Fprintf(e.stderr, "%s\n%s\n", sanitize(refused.Refusal.ZH), sanitize(refused.Refusal.EN))
 		return errRefused
 	}
 	return err
@@ -352,10 +518,15 @@ func showLive(e *env, w *wallet.Wallet, permitNo string, req wallet.Request, pac
 	}
 	title := ""
 	if pu, ok := policy.Purpose(purpose); ok {
-		title = fmt.Sprintf(" (%s, %s)", pu.Title.EN, pu.Title.ZH)
+		title = fmt.Sprintf(" (%s, %s)", sanitize(pu.Title.EN), sanitize(pu.Title.ZH))
 	}
-	header := fmt.Sprintf("permit %s (%s, %s), purpose %s%s\n%s\n",
-		en.PermitNo, en.Name, en.MaskedID, purpose, title, disclosureLine(policy, purpose))
+	place, _ := permit.Division(en.Region).Name()
+	header := fmt.Sprintf("permit %s (%s, %s, %s), purpose %s%s\n%s\n",
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(place), sanitize(purpose), title, disclosureLine(policy, purpose))
+	if st, ok := heldStatusOf(w, en.PermitNo); ok {
+		c := checkedWords(st, e.now())
+		header += sanitize(c.ZH) + "\n" + sanitize(c.EN) + "\n"
+	}
 
 	tty := liveTerminal(e.stdout)
 	start := e.now()

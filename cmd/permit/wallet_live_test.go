@@ -164,7 +164,7 @@ func TestWalletShowLive(t *testing.T) {
 	if strings.Contains(o.stdout, "refreshes in") || strings.Contains(o.stdout, "\x1b[K") || strings.Contains(o.stdout, "\x1b[J") {
 		t.Errorf("non-terminal output has countdown or cursor movement:\n%s", o.stdout)
 	}
-	header := "permit " + f.permitNo + " (李明, 110105********0517), purpose public-service (basic public services, 基本公共服务)\n" +
+	header := "permit " + f.permitNo + " (李明, 110105********0517, 浙江省杭州市西湖区), purpose public-service (basic public services, 基本公共服务)\n" +
 		"discloses: name, masked citizen ID, residence region, permit number; residence and household addresses, household division, residence since, basis, first issue date\n"
 	if n := strings.Count(o.stdout, header); n != 3 {
 		t.Errorf("header printed %d times, want 3; stdout:\n%s", n, o.stdout)
@@ -242,7 +242,13 @@ func TestWalletShowLiveTerminal(t *testing.T) {
 		t.Fatalf("want 2 distinct codes, got %d", len(texts))
 	}
 	// The cursor goes back up over the header and the whole code.
-	if lines := fmt.Sprint(2 + strings.Count(o.stdout[:strings.Index(o.stdout, "\r\x1b[K")], "\x1b[0m\n")); m[0][1] != lines {
+	// The header: the permit, what it discloses, and its status in two languages.
+	for _, s := range []string{"\n状态：未查询\nStatus: not checked\n"} {
+		if !strings.Contains(o.stdout, s) {
+			t.Errorf("stdout lacks %q", s)
+		}
+	}
+	if lines := fmt.Sprint(4 + strings.Count(o.stdout[:strings.Index(o.stdout, "\r\x1b[K")], "\x1b[0m\n")); m[0][1] != lines {
 		t.Errorf("redraw moves up %s lines, want %s", m[0][1], lines)
 	}
 	for i, text := range texts {
@@ -325,45 +331,50 @@ func TestWalletListWindow(t *testing.T) {
 		name       string
 		dir        string
 		now        time.Time
-		wantLine   string // after the permit number, name and masked ID
+		wantUntil  string
+		wantWord   string
+		wantLine   string // the advice, in English
 		wantStderr string // "" for none
 	}{
-		{"just issued", f.wallet, t0,
-			"window opens 2027-10-27 (in 334 days)\tvalid until 2027-11-27\t365 days until endorsement is due", ""},
-		{"last day before the window", f.wallet, at(2027, 10, 26, 23, 59),
-			"window opens 2027-10-27 (in 1 days)\tvalid until 2027-11-27\t32 days until endorsement is due", ""},
-		{"window opens", f.wallet, at(2027, 10, 27, 0, 0),
-			"window opened 2027-10-27\tvalid until 2027-11-27\tendorse now: the endorsement window is open (31 days left)",
-			"permit: warning: permit %s: the endorsement window is open: have it endorsed before 2027-11-27 (31 days left)\n"},
-		{"overdue", f.wallet, at(2027, 11, 27, 0, 0),
-			"window opened 2027-10-27\tvalid until 2027-11-27\tENDORSEMENT OVERDUE: the permit is suspended until endorsed",
-			"permit: warning: permit %s: endorsement was due on 2027-11-27: the permit is suspended until endorsed\n"},
-		{"clock before issuance", f.wallet, t0.AddDate(0, 0, -2),
-			"window opens 2027-10-27 (in 336 days)\tvalid until 2027-11-27\t367 days until endorsement is due",
-			"permit: warning: permit %s: issued on 2026-11-27, after today (2026-11-25): check the device clock\n"},
-		{"month end: day before the window", march, at(2028, 2, 28, 23, 59),
-			"window opens 2028-02-29 (in 1 days)\tvalid until 2028-03-31\t32 days until endorsement is due", ""},
-		{"month end: window clamped to February 29", march, at(2028, 2, 29, 8, 0),
-			"window opened 2028-02-29\tvalid until 2028-03-31\tendorse now: the endorsement window is open (31 days left)",
-			"the endorsement window is open"},
+		{"just issued", f.wallet, t0, "2027-11-27", "VALID",
+			"The endorsement window opens on 2027-10-27 (in 334 days); endorse before 2027-11-27.", ""},
+		{"last day before the window", f.wallet, at(2027, 10, 26, 23, 59), "2027-11-27", "VALID",
+			"The endorsement window opens on 2027-10-27 (in 1 day); endorse before 2027-11-27.", ""},
+		{"window opens", f.wallet, at(2027, 10, 27, 0, 0), "2027-11-27", "ENDORSEMENT-DUE",
+			"The endorsement window is open: have the permit endorsed at the issuing authority's counter before 2027-11-27 (31 days left), then update the wallet (permit wallet refresh).",
+			"permit: warning: permit %s: The endorsement window is open"},
+		{"overdue", f.wallet, at(2027, 11, 27, 0, 0), "2027-11-27", "OVERDUE",
+			"The yearly endorsement was due on 2027-11-27: the permit is suspended until a late endorsement restores it (Art. 10 of the Interim Regulations). Have it endorsed at the issuing authority's counter, then update the wallet (permit wallet refresh).",
+			"permit: warning: permit %s: The yearly endorsement was due on 2027-11-27"},
+		{"clock before issuance", f.wallet, t0.AddDate(0, 0, -2), "2027-11-27", "NOT-YET-VALID",
+			"The permit was issued on 2026-11-27, after this device's date (2026-11-25): check the device clock.",
+			"check the device clock"},
+		{"month end: day before the window", march, at(2028, 2, 28, 23, 59), "2028-03-31", "VALID",
+			"The endorsement window opens on 2028-02-29 (in 1 day); endorse before 2028-03-31.", ""},
+		{"month end: window clamped to February 29", march, at(2028, 2, 29, 8, 0), "2028-03-31", "ENDORSEMENT-DUE",
+			"The endorsement window is open: have the permit endorsed at the issuing authority's counter before 2028-03-31 (31 days left), then update the wallet (permit wallet refresh).",
+			"The endorsement window is open"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := must(t, tt.now, "wallet", "list", "--dir", tt.dir)
-			fields := strings.Split(strings.TrimSuffix(o.stdout, "\n"), "\t")
-			if strings.Count(o.stdout, "\n") != 1 || len(fields) != 6 {
-				t.Fatalf("want one line of 6 tab-separated fields, got %q", o.stdout)
+			got := parseList(t, o.stdout)
+			if len(got) != 1 {
+				t.Fatalf("want one permit, got\n%s", o.stdout)
 			}
-			if got := strings.Join(fields[3:], "\t"); got != tt.wantLine {
-				t.Errorf("line ends\n%q, want\n%q", got, tt.wantLine)
+			if got[0].fields[4] != "valid until "+tt.wantUntil || got[0].fields[5] != tt.wantWord {
+				t.Errorf("header %q, want valid until %s, %s", got[0].fields, tt.wantUntil, tt.wantWord)
 			}
-			if fields[1] != "李明" || fields[2] != "110105********0517" {
-				t.Errorf("name and masked ID: %q", fields[1:3])
+			if !strings.Contains(got[0].lines, "\n"+tt.wantLine) {
+				t.Errorf("lines\n%s\nlack %q", got[0].lines, tt.wantLine)
+			}
+			if got[0].fields[1] != "李明" || got[0].fields[2] != "110105********0517" {
+				t.Errorf("name and masked ID: %q", got[0].fields[1:3])
 			}
 			want := tt.wantStderr
 			if strings.Contains(want, "%s") {
-				want = fmt.Sprintf(want, fields[0])
+				want = fmt.Sprintf(want, got[0].fields[0])
 			}
 			if (want == "") != (o.stderr == "") || !strings.Contains(o.stderr, want) {
 				t.Errorf("stderr %q, want %q", o.stderr, want)

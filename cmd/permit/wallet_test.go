@@ -53,7 +53,7 @@ func TestWalletAdd(t *testing.T) {
 				t.Fatalf("want exit %d, stdout ~ %q, stderr ~ %q; got %v", tt.wantCode, tt.wantStdout, tt.wantStderr, o)
 			}
 			if tt.wantCode != 0 {
-				if o := must(t, t0, "wallet", "list", "--dir", dir); !strings.HasPrefix(o.stdout, "no permits yet") {
+				if o := must(t, t0, "wallet", "list", "--dir", dir); !strings.Contains(o.stdout, "no permits yet") {
 					t.Errorf("refused add left a permit in the wallet: %v", o)
 				}
 			}
@@ -75,6 +75,31 @@ func copyDeviceKey(t *testing.T, src, dst string) {
 	}
 }
 
+// listed is one permit as wallet list prints it: the header's fields and
+// the indented lines under it.
+type listed struct {
+	fields []string
+	lines  string
+}
+
+// parseList reads wallet list's stdout.
+func parseList(t *testing.T, stdout string) []listed {
+	t.Helper()
+	var out []listed
+	for _, l := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		if strings.HasPrefix(l, "  ") && len(out) > 0 {
+			out[len(out)-1].lines += strings.TrimPrefix(l, "  ") + "\n"
+			continue
+		}
+		f := strings.Split(l, "\t")
+		if len(f) != 6 {
+			t.Fatalf("header %q: want 6 tab-separated fields, in\n%s", l, stdout)
+		}
+		out = append(out, listed{fields: f})
+	}
+	return out
+}
+
 func TestWalletList(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -82,29 +107,43 @@ func TestWalletList(t *testing.T) {
 	must(t, t0, "wallet", "init", "--dir", empty)
 	tests := []struct {
 		name string
-		dir  string
 		now  time.Time
-		want string
+		word string
+		want []string // in the lines under the header
 	}{
-		{"just issued", f.wallet, t0, "\tvalid until 2027-11-27\t365 days until endorsement is due\n"},
-		{"half a year on", f.wallet, t0.AddDate(0, 6, 0), "\t184 days until endorsement is due\n"},
-		{"day before the window", f.wallet, time.Date(2027, 10, 26, 23, 59, 0, 0, t0.Location()), "\t32 days until endorsement is due\n"},
-		{"340 days on: endorsement window", f.wallet, t0.AddDate(0, 0, 340), "\tendorse now: the endorsement window is open (25 days left)\n"},
-		{"last minute", f.wallet, time.Date(2027, 11, 26, 23, 59, 0, 0, t0.Location()), "endorse now: the endorsement window is open (1 days left)\n"},
-		{"due date", f.wallet, time.Date(2027, 11, 27, 0, 0, 0, 0, t0.Location()), "\tENDORSEMENT OVERDUE: the permit is suspended until endorsed\n"},
-		{"empty wallet", empty, t0, "no permits yet: add one with \"permit wallet add\"\n"},
+		{"just issued", t0, "VALID", []string{"年度签注期自 2027-10-27 开始（还有 334 天），2027-11-27 前办理。", "The endorsement window opens on 2027-10-27 (in 334 days); endorse before 2027-11-27."}},
+		{"half a year on", t0.AddDate(0, 6, 0), "VALID", []string{"还有 153 天", "in 153 days"}},
+		{"day before the window", time.Date(2027, 10, 26, 23, 59, 0, 0, t0.Location()), "VALID", []string{"还有 1 天", "(in 1 day)"}},
+		{"340 days on: endorsement window", t0.AddDate(0, 0, 340), "ENDORSEMENT-DUE", []string{"请在 2027-11-27 前到签发机关窗口办理签注（还有 25 天）", "before 2027-11-27 (25 days left)", "permit wallet refresh"}},
+		{"last minute", time.Date(2027, 11, 26, 23, 59, 0, 0, t0.Location()), "ENDORSEMENT-DUE", []string{"（还有 1 天）", "(1 day left)"}},
+		{"due date", time.Date(2027, 11, 27, 0, 0, 0, 0, t0.Location()), "OVERDUE", []string{"年度签注已于 2027-11-27 到期，居住证暂停使用，办理逾期签注后恢复", "the permit is suspended until a late endorsement restores it (Art. 10"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			o := must(t, tt.now, "wallet", "list", "--dir", tt.dir)
-			if !strings.HasSuffix(o.stdout, tt.want) || strings.Count(o.stdout, "\n") != 1 {
-				t.Errorf("stdout %q, want one line ending %q", o.stdout, tt.want)
+			o := must(t, tt.now, "wallet", "list", "--dir", f.wallet)
+			got := parseList(t, o.stdout)
+			if len(got) != 1 {
+				t.Fatalf("%d permits listed:\n%s", len(got), o.stdout)
 			}
-			if tt.dir == f.wallet && !strings.HasPrefix(o.stdout, f.permitNo+"\t李明\t110105********0517\t") {
-				t.Errorf("stdout %q does not start with the permit number, name and masked ID", o.stdout)
+			want := []string{f.permitNo, "李明", "110105********0517", "浙江省杭州市西湖区", "valid until 2027-11-27", tt.word}
+			if strings.Join(got[0].fields, "|") != strings.Join(want, "|") {
+				t.Errorf("header %q, want %q", got[0].fields, want)
+			}
+			for _, s := range append(tt.want, "居住地：浙江省杭州市西湖区", "Residence: Xihu District, Hangzhou, Zhejiang") {
+				if !strings.Contains(got[0].lines, s) {
+					t.Errorf("the lines lack %q:\n%s", s, got[0].lines)
+				}
+			}
+			// Not VALID: a warning on stderr too, in both languages.
+			if (tt.word != "VALID") != strings.Contains(o.stderr, "permit: warning: permit "+f.permitNo) || (tt.word != "VALID") != strings.Contains(o.stderr, "警告") {
+				t.Errorf("stderr %q for %s", o.stderr, tt.word)
 			}
 		})
+	}
+	o := must(t, t0, "wallet", "list", "--dir", empty)
+	if o.stdout != "钱包中还没有居住证：用 \"permit wallet accept\" 领取\nno permits yet: receive one with \"permit wallet accept\"\n" {
+		t.Errorf("empty wallet: %q", o.stdout)
 	}
 }
 

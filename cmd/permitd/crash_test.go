@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/statuslist"
-	"github.com/epermit/epermit/store"
 )
 
 // buildPermitd compiles this command into a temporary directory.
@@ -84,7 +84,7 @@ func TestCrashKeepsAcknowledgedRevocations(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				permits[i] = approved(t, s, i)
+				permits[i] = issued(t, s, i)
 			}
 		}()
 	}
@@ -136,18 +136,19 @@ func TestCrashKeepsAcknowledgedRevocations(t *testing.T) {
 		p := permits[k.(int)]
 		var rec server.PermitResponse
 		mustCall(t, 200, "GET", s2.base+"/v1/permits/"+p.Number, token, nil, &rec)
-		if rec.State != store.PermitRevoked {
+		if rec.State != issuer.PermitRevoked {
 			t.Errorf("acknowledged revocation of %s lost: %s", p.Number, rec.State)
 		}
-		v := lists[p.StatusList]
+		c := rec.Credentials[len(rec.Credentials)-1]
+		v := lists[c.StatusList]
 		if v == nil {
-			tok := mustCall(t, 200, "GET", p.StatusList, "", nil, nil)
+			tok := mustCall(t, 200, "GET", c.StatusList, "", nil, nil)
 			if v, err = statuslist.VerifyToken(string(tok), jwksKeyFunc(set), 1<<24); err != nil {
 				t.Fatal(err)
 			}
-			lists[p.StatusList] = v
+			lists[c.StatusList] = v
 		}
-		if st, _ := v.Lookup(statuslist.Reference{Idx: p.StatusIdx, URI: p.StatusList}); st != statuslist.Invalid {
+		if st, _ := v.Lookup(statuslist.Reference{Idx: c.StatusIdx, URI: c.StatusList}); st != statuslist.Invalid {
 			t.Errorf("acknowledged revocation of %s not in the served status list: %v", p.Number, st)
 		}
 		return true

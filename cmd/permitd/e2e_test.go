@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/statuslist"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/trustcache"
 	"github.com/epermit/epermit/verifier"
 	"github.com/epermit/epermit/wallet"
@@ -161,6 +161,7 @@ func application(t *testing.T, n int) map[string]any {
 	var form map[string]any
 	json.Unmarshal(data, &form)
 	form["citizen_id"] = citizenID(n)
+	delete(form, "photo_sha256") // the service computes it from a photo
 	return map[string]any{"application": form}
 }
 
@@ -172,6 +173,34 @@ func approved(t *testing.T, s *service, n int) server.PermitResponse {
 	var p server.PermitResponse
 	mustCall(t, 201, "POST", s.base+"/v1/applications/"+a.ID+"/approve", s.token, nil, &p)
 	return p
+}
+
+// issued applies for, approves and issues the n-th person's permit to a
+// wallet key, and returns the permit record with its credential.
+func issued(t *testing.T, s *service, n int) server.PermitResponse {
+	t.Helper()
+	p := approved(t, s, n)
+	holder := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{byte(n)}, 32))
+	o, err := oid4vci.ParseOfferURI(p.Offer.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {oid4vci.GrantPreAuthorized}, "pre-authorized_code": {o.PreAuthorizedCode}}
+	var tr oid4vci.TokenResponse
+	if code, body := call(t, "POST", s.base+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()), &tr); code != 200 {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	proof, err := oid4vci.NewProof(holder, p.Issuer, tr.CNonce, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := oid4vci.CredentialRequest{ConfigurationID: server.ConfigurationID, Proofs: []string{proof}}.MarshalJSON()
+	if code, body := call(t, "POST", s.base+"/credential", tr.AccessToken, "application/json", req, nil); code != 200 {
+		t.Fatalf("credential: %d %s", code, body)
+	}
+	var rec server.PermitResponse
+	mustCall(t, 200, "GET", s.base+"/v1/permits/"+p.Number, s.token, nil, &rec)
+	return rec
 }
 
 // syncedTrust syncs a new verifier cache from the service, as a counter's
@@ -221,11 +250,13 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now()); err != nil {
+	// It takes offers from the issuers of the service's trust list.
+	trusted := wallet.TrustedIssuers(syncedTrust(t, s).Store().List())
+	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now(), trusted); err != nil {
 		t.Fatalf("wallet accept: %v", err)
 	}
 	// The code works once.
-	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now()); oid4vci.CodeOf(err) != "invalid_grant" {
+	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now(), trusted); oid4vci.CodeOf(err) != "invalid_grant" {
 		t.Fatalf("second accept: %v", err)
 	}
 
@@ -251,7 +282,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	var rec server.PermitResponse
 	mustCall(t, 200, "GET", s2.base+"/v1/permits/"+p.Number, s2.token, nil, &rec)
-	if rec.State != store.PermitRevoked {
+	if rec.State != issuer.PermitRevoked {
 		t.Fatalf("after restart: %+v", rec)
 	}
 
@@ -267,15 +298,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// statusAt reads the served status of a permit.
+// statusAt reads the served status of a permit's current credential.
 func statusAt(t *testing.T, s *service, p server.PermitResponse, set keys.JWKS) statuslist.Status {
 	t.Helper()
-	tok := mustCall(t, 200, "GET", p.StatusList, "", nil, nil)
+	var rec server.PermitResponse
+	mustCall(t, 200, "GET", s.base+"/v1/permits/"+p.Number, s.token, nil, &rec)
+	if len(rec.Credentials) == 0 {
+		t.Fatalf("permit %s has no credential", p.Number)
+	}
+	c := rec.Credentials[len(rec.Credentials)-1]
+	tok := mustCall(t, 200, "GET", c.StatusList, "", nil, nil)
 	v, err := statuslist.VerifyToken(string(tok), jwksKeyFunc(set), 1<<24)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := v.Lookup(statuslist.Reference{Idx: p.StatusIdx, URI: p.StatusList})
+	st, err := v.Lookup(statuslist.Reference{Idx: c.StatusIdx, URI: c.StatusList})
 	if err != nil {
 		t.Fatal(err)
 	}

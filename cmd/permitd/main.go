@@ -15,27 +15,42 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/epermit/epermit/issuer"
 )
 
 const usage = `permitd: the e-permit issuer service
 
 Usage:
   permitd [serve] [flags]                 start the service (the default command)
-  permitd token create --role ROLE --name NAME [--authority SLUG] [--server URL]
+  permitd token create --role ROLE --name NAME [--authority SLUG] [--days N] [--server URL]
                                            make an official's API token (officer, revoker, auditor, admin),
-                                           for one authority's records or (without --authority) all
-  permitd backup --out FILE [--server URL] copy the store while it is in use (with --server) or stopped
-  permitd audit verify                     check the audit log's hash chain
+                                           for one authority's records or (without --authority) all;
+                                           it expires after N days (default 90)
+  permitd token list [--server URL]        the tokens, with role, authority, expiry, last use and state
+  permitd token revoke --id ID [--server URL]
+                                           withdraw a token at once
+  permitd backup --out FILE [--server URL] a consistent copy of the store, also while it runs (--server)
+  permitd restore --from FILE              load a backup into the empty store of --data (keys/ must be there)
+  permitd audit verify [--pin THUMBPRINT] [--state FILE]
+                                           check the audit log's chain and its signed checkpoints; --state
+                                           keeps the latest checkpoint to detect a rollback next time
+  permitd endorse --from FILE [--job ID] [--report FILE] [--server URL]
+                                           endorse the permits listed (CSV or JSON lines), resumable
   permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
+  permitd keys rotate-kek                  make a new key-encryption key and re-wrap the data keys (service stopped)
+  permitd store compact                    rewrite the store file without its free pages (service stopped)
   permitd apps export --out DIR --base-url URL
                                            write the browser apps as static files for another web server
 
 Common flags (each also read from the environment variable in brackets):
   --data DIR           data directory: store, keys [PERMITD_DATA, default ./var]
   --authorities FILE   issuing authorities hosted, JSON; default: one provincial authority [PERMITD_AUTHORITIES]
+  --retention DAYS     how long a revoked permit's personal data is kept [PERMITD_RETENTION, default 730]
 
 Serve flags:
   --addr HOST:PORT     listen address [PERMITD_ADDR, default 127.0.0.1:8080]
@@ -47,7 +62,7 @@ Serve flags:
   --metrics-token T    the bearer token /metrics asks for; none: /metrics is open [PERMITD_METRICS_TOKEN]
   --trusted-proxy CIDR a reverse proxy whose X-Forwarded-For names the client (repeatable) [PERMITD_TRUSTED_PROXIES, comma-separated]
 
-With --server, token create and backup call a running service with the admin token in PERMITD_TOKEN.
+With --server, token, backup and endorse call a running service with an official's token in PERMITD_TOKEN.
 `
 
 var errUsage = errors.New("usage")
@@ -71,6 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-cha
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "permitd: %v\n\n%s", err, usage)
 		return 2
+	case errors.Is(err, issuer.ErrInvalidRequest):
+		fmt.Fprintf(stderr, "permitd: %v\n", err)
+		return 2
 	default:
 		fmt.Fprintf(stderr, "permitd: %v\n", err)
 		return 1
@@ -83,26 +101,55 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		cmd, args = args[0], args[1:]
 	}
 	sub := ""
-	if cmd != "serve" && cmd != "backup" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if cmd != "serve" && cmd != "backup" && cmd != "restore" && cmd != "endorse" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, args = args[0], args[1:]
 	}
 	switch cmd + " " + sub {
 	case "serve ":
 		return serveCmd(ctx, args, stdout, stderr, hup)
 	case "token create":
-		return tokenCreate(args, stdout)
+		return tokenCreate(args, stdout, stderr)
+	case "token list":
+		return tokenList(args, stdout)
+	case "token revoke":
+		return tokenRevoke(args, stdout)
 	case "backup ":
 		return backupCmd(args, stdout)
+	case "restore ":
+		return restoreCmd(args, stdout)
+	case "endorse ":
+		return endorseCmd(args, stdout, stderr)
 	case "audit verify":
 		return auditVerify(args, stdout)
 	case "keys rotate":
 		return keysRotate(args, stdout)
+	case "keys rotate-kek":
+		return keysRotateKEK(args, stdout)
+	case "store compact":
+		return storeCompact(args, stdout)
 	case "apps export":
 		return appsExport(args, stdout)
 	case "help ":
 		return flag.ErrHelp
 	}
+	// A command group without its subcommand: "permitd token -h" asks for
+	// the usage, "permitd token" forgot the subcommand.
+	if sub == "" && strings.Contains(usage, "\n  permitd "+cmd+" ") {
+		if len(args) > 0 && isHelpFlag(args[0]) {
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
+	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, strings.TrimSpace(cmd+" "+sub))
+}
+
+// isHelpFlag reports whether arg asks for help, as the flag package takes it.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
 }
 
 // flags returns a flag set with the common flags, reading defaults from the environment.
@@ -111,6 +158,21 @@ func flags(name string, c *common) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.data, "data", envOr("PERMITD_DATA", "var"), "")
 	fs.StringVar(&c.authorities, "authorities", os.Getenv("PERMITD_AUTHORITIES"), "")
+	c.baseURL = strings.TrimSuffix(envOr("PERMITD_BASE_URL", "http://127.0.0.1:8080"), "/")
+	c.retention = 730 * 24 * time.Hour
+	fs.Func("retention", "", func(v string) error {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 1 || d > 36500 {
+			return fmt.Errorf("--retention %q: want a number of days", v)
+		}
+		c.retention = time.Duration(d) * 24 * time.Hour
+		return nil
+	})
+	if v := os.Getenv("PERMITD_RETENTION"); v != "" {
+		if err := fs.Set("retention", v); err != nil {
+			c.retention = -1
+		}
+	}
 	return fs
 }
 
@@ -123,6 +185,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if r := fs.Lookup("retention"); r != nil && os.Getenv("PERMITD_RETENTION") != "" {
+		if _, err := strconv.Atoi(os.Getenv("PERMITD_RETENTION")); err != nil {
+			return fmt.Errorf("%w: PERMITD_RETENTION=%q is not a number of days", errUsage, os.Getenv("PERMITD_RETENTION"))
+		}
 	}
 	return nil
 }

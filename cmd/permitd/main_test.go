@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +25,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/server"
 	"github.com/epermit/epermit/trust"
@@ -105,20 +107,31 @@ func TestAdminCommands(t *testing.T) {
 		t.Fatalf("backup: %d %s %s", code, out, errs)
 	}
 	for _, f := range []string{hot, cold} {
-		db, err := bolt.Open(f, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+		data, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatalf("backup %s: %v", f, err)
+			t.Fatal(err)
 		}
-		err = db.View(func(tx *bolt.Tx) error {
-			if tx.Bucket([]byte("permits")).Get([]byte(p.Number)) == nil {
-				t.Errorf("backup %s lacks the permit", f)
-			}
+		found := false
+		if _, err := issuer.ReadSnapshot(bytes.NewReader(data), func(b issuer.Bucket, k, _ []byte) error {
+			found = found || (b == issuer.BucketPermits && string(k) == p.Number)
 			return nil
-		})
-		db.Close()
+		}); err != nil || !found {
+			t.Errorf("backup %s: %v, permit found %v", f, err, found)
+		}
 		if fi, _ := os.Stat(f); fi.Mode().Perm() != 0o600 {
 			t.Errorf("backup %s has mode %v", f, fi.Mode())
 		}
+	}
+	// A backup restores into an empty store beside the same keys.
+	restored := t.TempDir()
+	if err := os.CopyFS(filepath.Join(restored, "keys"), os.DirFS(filepath.Join(dir, "keys"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCmd("restore", "--data", restored, "--from", cold); code != 0 || !strings.Contains(out, "records restored") {
+		t.Fatalf("restore: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := runCmd("restore", "--data", restored, "--from", cold); code != 1 || !strings.Contains(errs, "not empty") {
+		t.Fatalf("restore into a used store: %d %s", code, errs)
 	}
 
 	if code, out, _ := runCmd("token", "create", "--data", dir, "--role", "officer", "--name", "desk 3"); code != 0 || !strings.HasPrefix(out, "ept_") {
@@ -225,8 +238,11 @@ func TestSeveralAuthorities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var minor map[string]any
+	json.Unmarshal(data, &minor)
+	delete(minor, "photo_sha256")
 	var nb server.ApplicationResponse
-	mustCall(t, 201, "POST", s.base+"/v1/applications", "", map[string]any{"application": json.RawMessage(data)}, &nb)
+	mustCall(t, 201, "POST", s.base+"/v1/applications", "", map[string]any{"application": minor}, &nb)
 	if hz.Authority != s.base+"/hz" || nb.Authority != s.base+"/nb" {
 		t.Fatalf("routed to %s and %s", hz.Authority, nb.Authority)
 	}
@@ -239,7 +255,7 @@ func TestSeveralAuthorities(t *testing.T) {
 	}
 	var p server.PermitResponse
 	mustCall(t, 201, "POST", s.base+"/v1/applications/"+nb.ID+"/approve", s.token, nil, &p)
-	if p.Issuer != s.base+"/nb" || !strings.HasPrefix(p.StatusList, s.base+"/status/nb-") {
+	if p.Issuer != s.base+"/nb" || p.Authority != "nb" || p.Offer == nil {
 		t.Fatalf("permit %+v", p)
 	}
 }
@@ -312,3 +328,74 @@ func TestAppsExport(t *testing.T) {
 		t.Errorf("apps export without --base-url: %d", code)
 	}
 }
+
+// TestAuditVerifyDetectsRollback: an auditor keeps the latest signed
+// checkpoint with --state; a store later put back to an earlier copy (its
+// log and checkpoints consistent with each other) is then refused. The pin
+// is the audit key's thumbprint alone.
+func TestAuditVerifyDetectsRollback(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	approved(t, s, 1)
+	s.stop()
+	pin := auditPinRE.FindStringSubmatch(s.out.String())
+	if pin == nil {
+		t.Fatalf("permitd did not print the audit key: %s", s.out)
+	}
+	old := filepath.Join(t.TempDir(), "old.db")
+	data, err := os.ReadFile(filepath.Join(dir, "permitd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := s.token
+	s = startService(t, dir, "--addr", strings.TrimPrefix(s.base, "http://"))
+	s.token = token
+	approved(t, s, 2)
+	s.stop()
+	state := filepath.Join(t.TempDir(), "checkpoint.json")
+	if code, out, errs := runCmd("audit", "verify", "--data", dir, "--pin", pin[1], "--state", state); code != 0 || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := runCmd("audit", "verify", "--data", dir, "--pin", "AAAA"+pin[1][4:]); code != 1 || !strings.Contains(errs, "bad_checkpoint") {
+		t.Fatalf("audit verify with another pin: %d %s", code, errs)
+	}
+	// The whole store goes back to the earlier copy.
+	if err := os.WriteFile(filepath.Join(dir, "permitd.db"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCmd("audit", "verify", "--data", dir, "--pin", pin[1]); code != 0 {
+		t.Fatalf("without the saved checkpoint the old copy is consistent: %d %s", code, errs)
+	}
+	if code, _, errs := runCmd("audit", "verify", "--data", dir, "--pin", pin[1], "--state", state); code != 1 || !strings.Contains(errs, "rolled_back") {
+		t.Fatalf("audit verify of a rolled-back store: %d %s", code, errs)
+	}
+}
+
+// TestStoreCompact rewrites the store without its free pages; the records
+// and the audit log are intact afterwards.
+func TestStoreCompact(t *testing.T) {
+	dir := t.TempDir()
+	s := startService(t, dir)
+	for n := range 5 {
+		approved(t, s, n)
+	}
+	s.stop()
+	if code, out, errs := runCmd("store", "compact", "--data", dir); code != 0 || !strings.Contains(out, "compacted") {
+		t.Fatalf("store compact: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := runCmd("audit", "verify", "--data", dir); code != 0 || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify after compaction: %d %s %s", code, out, errs)
+	}
+	token := s.token
+	s = startService(t, dir)
+	s.token = token
+	var rec server.PermitResponse
+	p := approved(t, s, 9)
+	mustCall(t, 200, "GET", s.base+"/v1/permits/"+p.Number, s.token, nil, &rec)
+	s.stop()
+}
+
+var auditPinRE = regexp.MustCompile(`audit key\s+(\S+)`)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -10,15 +12,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/server"
-	"github.com/epermit/epermit/store"
 	"github.com/epermit/epermit/web"
 )
 
@@ -78,20 +79,6 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	}
 
 	t := now()
-	auths, err := c.loadAuthorities(t)
-	if err != nil {
-		return err
-	}
-	root, _, err := keys.LoadOrCreate(filepath.Join(c.data, "keys"), "root")
-	if err != nil {
-		return err
-	}
-	db, err := c.openStore()
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -109,53 +96,72 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		}
 		*baseURL = scheme + "://" + ln.Addr().String()
 	}
-	pin := keys.Thumbprint(root.Public().(ed25519.PublicKey))
-	apps, err := web.New(web.Config{Pin: pin, Issuer: *baseURL})
+	c.baseURL = strings.TrimSuffix(*baseURL, "/")
+	e, err := c.open(t, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv, err := server.New(server.Config{BaseURL: *baseURL, Authorities: auths, Root: root, Store: db, Logger: log,
-		RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps, TrustedProxies: trusted, MetricsToken: *metricsToken})
+	defer e.close()
+	auths := e.auths
+	pin := keys.Thumbprint(e.root.Public().(ed25519.PublicKey))
+	apps, err := web.New(web.Config{Pin: pin, Issuer: c.baseURL})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	firstToken := ""
-	if n, err := db.TokenCount(); err != nil {
+	srv, err := server.New(server.Config{BaseURL: c.baseURL, Service: e.svc, Now: now, Root: e.root, Logger: log, TempDir: c.data,
+		SessionKey: sessionKey(e.indexKey), RateLimit: *rateLimit, RateBurst: max(10, int(*rateLimit*5)), Apps: apps,
+		TrustedProxies: trusted, MetricsToken: *metricsToken})
+	if err != nil {
 		ln.Close()
 		return err
-	} else if n == 0 {
-		firstToken, _, err = db.CreateToken(store.APIToken{Role: store.RoleAdmin, Name: "first administrator"}, store.Actor{Name: "permitd", Role: store.RoleAdmin}, t)
-		if err != nil {
-			ln.Close()
-			return err
-		}
 	}
+	firstToken, err := e.svc.Bootstrap(ctx, t)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mctx, stopMaintain := context.WithCancel(context.WithoutCancel(ctx))
+	maintained := make(chan struct{})
+	go func() { e.svc.Maintain(mctx, time.Minute); close(maintained) }()
+	defer func() { stopMaintain(); <-maintained }()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
 
-	base := *baseURL
+	base := c.baseURL
 	fmt.Fprintf(stdout, "permitd listening on %s (data in %s)\n", base, c.data)
 	for _, a := range auths {
 		fmt.Fprintf(stdout, "  issuer %-8s %s/%s  (%s)\n", a.Slug, base, a.Slug, a.Name.EN)
 	}
 	fmt.Fprintf(stdout, "  trust list      %s/trust-list   root key %s\n", base, pin)
+	fmt.Fprintf(stdout, "  audit key       %s (pin it: permitd audit verify --pin %s)\n", keys.Thumbprint(e.auditKey.Public().(ed25519.PublicKey)), keys.Thumbprint(e.auditKey.Public().(ed25519.PublicKey)))
 	if apps.Built() {
-		fmt.Fprintf(stdout, "  apps            %s/verify/ (officials' verifier)  %s/wallet/ (residents' wallet)\n", base, base)
+		fmt.Fprintf(stdout, "  apps            %s/officer/ (officers' console)  %s/verify/ (officials' verifier)  %s/wallet/ (residents' wallet)\n", base, base, base)
 	} else {
 		fmt.Fprintf(stdout, "  apps            not built into this binary (make wasm, then build again)\n")
 	}
 	fmt.Fprintf(stdout, "  issuer keys     %s/.well-known/jwks.json\n", base)
 	fmt.Fprintf(stdout, "  health, metrics %s/healthz  %s/metrics\n", base, base)
+	// The commands below work as printed, in this order, in another
+	// terminal in the directory permitd was started in (the repository,
+	// for make run); README.md's commands use the variables they set.
+	vars := "PERMITD_URL=" + shellWord(base) + " PERMITD_PIN=" + pin
 	if firstToken != "" {
-		fmt.Fprintf(stdout, "\nAdministrator token (shown once, keep it safe):\n  %s\n", firstToken)
-		fmt.Fprintf(stdout, "Make officials' tokens with: PERMITD_TOKEN=<admin token> permitd token create --server %s --role officer --name NAME\n", base)
+		fmt.Fprintf(stdout, "\nAdministrator token (shown only now; keep it safe):\n  %s\n", firstToken)
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, set what README.md's commands use, make an officer's token, apply:\n")
+		vars += " PERMITD_TOKEN=" + firstToken
+	} else {
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, with PERMITD_TOKEN set to an administrator token:\n")
 	}
-	fmt.Fprintf(stdout, "Next: apply with  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d '{\"application\": '\"$(cat examples/application-adult-hangzhou.json)\"'}'\n", base)
+	fmt.Fprintf(stdout, "  export %s\n", vars)
+	fmt.Fprintf(stdout, "  %s token create --server \"$PERMITD_URL\" --role officer --name \"counter 3\"\n", shellWord(os.Args[0]))
+	fmt.Fprintf(stdout, "  curl -X POST \"$PERMITD_URL/v1/applications\" -H 'Content-Type: application/json' -d \"{\\\"application\\\": $(cat examples/application-adult-hangzhou.json)}\"\n")
 	log.Info("permitd started", "addr", ln.Addr().String(), "base_url", base, "authorities", len(auths))
 
+	keyCheck := time.NewTicker(keyReloadEvery)
+	defer keyCheck.Stop()
 	errc := make(chan error, 1)
 	go func() {
 		if *certFile != "" {
@@ -173,6 +179,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 			return nil
 		case <-hup:
 			reloadKeys(&c, auths, log)
+		case <-keyCheck.C:
+			// Replicas share the keys directory: a key another replica's
+			// operator rotated is picked up without a signal or restart.
+			reloadKeys(&c, auths, log)
 		case <-ctx.Done():
 			log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -186,11 +196,31 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	}
 }
 
+// keyReloadEvery is how often the service looks for a signing key made by
+// "permitd keys rotate" (SIGHUP makes it look at once).
+const keyReloadEvery = time.Minute
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // gcPercent is the collector's target unless GOGC is set.
 const gcPercent = 400
 
+// sessionKey derives the console sessions' key from the index key, which
+// every replica shares.
+func sessionKey(indexKey []byte) []byte {
+	m := hmac.New(sha256.New, indexKey)
+	m.Write([]byte("epermit console sessions"))
+	return m.Sum(nil)
+}
+
 // reloadKeys makes a key made by "permitd keys rotate" active.
-func reloadKeys(c *common, auths []*server.Authority, log *slog.Logger) {
+func reloadKeys(c *common, auths []*issuer.Authority, log *slog.Logger) {
 	for _, a := range auths {
 		ring, err := keys.LoadRingDir(c.keyDir(a.Slug), now(), keyRetention)
 		if err != nil {

@@ -1,29 +1,35 @@
 package main
 
 import (
+	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	berrors "go.etcd.io/bbolt/errors"
-
 	"github.com/epermit/epermit/internal/atomicfile"
+	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
-	"github.com/epermit/epermit/server"
-	"github.com/epermit/epermit/store"
+	"github.com/epermit/epermit/store/boltdb"
 	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/vault"
 )
 
 // common are the flags every command shares.
 type common struct {
 	data        string
 	authorities string
+	// baseURL is the public URL (serve sets it from --base-url or the
+	// listener; other commands need it only for what they print).
+	baseURL   string
+	retention time.Duration
 }
 
 // keyRetention is how long a replaced signing key stays published: longer
@@ -60,12 +66,12 @@ func (c *common) authorityConfigs() ([]authorityConfig, error) {
 }
 
 // loadAuthorities loads (creating on first start) each authority's keys.
-func (c *common) loadAuthorities(t time.Time) ([]*server.Authority, error) {
+func (c *common) loadAuthorities(t time.Time) ([]*issuer.Authority, error) {
 	cfgs, err := c.authorityConfigs()
 	if err != nil {
 		return nil, err
 	}
-	var out []*server.Authority
+	var out []*issuer.Authority
 	for _, ac := range cfgs {
 		if filepath.Base(ac.Slug) != ac.Slug || !filepath.IsLocal(ac.Slug) {
 			return nil, fmt.Errorf("authority slug %q is not a plain name", ac.Slug)
@@ -74,24 +80,24 @@ func (c *common) loadAuthorities(t time.Time) ([]*server.Authority, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &server.Authority{Slug: ac.Slug, Name: ac.Name, Region: ac.Region, Keys: ring})
+		out = append(out, &issuer.Authority{Slug: ac.Slug, Name: ac.Name, Region: ac.Region, Keys: ring})
 	}
 	return out, nil
 }
 
 func (c *common) keyDir(slug string) string { return filepath.Join(c.data, "keys", slug) }
 
-// indexKey loads, or makes on first start, the secret key of the store's
-// citizen-ID index.
-func (c *common) indexKey() ([]byte, error) {
-	path := filepath.Join(c.data, "keys", "index.secret")
+// secretFile loads, or makes on first start, a 32-byte secret of the keys
+// directory (mode 0600).
+func (c *common) secretFile(name string) ([]byte, error) {
+	path := filepath.Join(c.data, "keys", name)
 	key, err := os.ReadFile(path)
 	if err == nil {
 		if len(key) != 32 {
-			return nil, fmt.Errorf("index key %q: want 32 bytes", path)
+			return nil, fmt.Errorf("%s: want 32 bytes", path)
 		}
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("index key %q is readable by others: chmod 600 it", path)
+			return nil, fmt.Errorf("%s is readable by others: chmod 600 it", path)
 		}
 		return key, nil
 	}
@@ -111,18 +117,75 @@ func (c *common) indexKey() ([]byte, error) {
 	return key, nil
 }
 
-// openStore opens the store of the data directory.
-func (c *common) openStore() (*store.DB, error) {
-	key, err := c.indexKey()
-	if err != nil {
-		return nil, err
-	}
+// storePath is the bbolt file of the data directory.
+func (c *common) storePath() string { return filepath.Join(c.data, "permitd.db") }
+
+// openStorage opens the store: PostgreSQL when --store names one, else the
+// bbolt file of the data directory.
+func (c *common) openStorage() (issuer.Storage, error) {
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(filepath.Join(c.data, "permitd.db"), store.Options{IndexKey: key})
-	if err != nil && errors.Is(err, berrors.ErrTimeout) {
+	st, err := boltdb.Open(c.storePath(), boltdb.Options{})
+	if errors.Is(err, boltdb.ErrLocked) {
 		return nil, fmt.Errorf("%w (is permitd running? use --server URL with PERMITD_TOKEN)", err)
 	}
-	return db, err
+	return st, err
+}
+
+// env is what every command that touches the records needs.
+type env struct {
+	st       issuer.Storage
+	svc      *issuer.Service
+	keys     vault.KeyStore
+	auths    []*issuer.Authority
+	root     ed25519.PrivateKey
+	auditKey ed25519.PrivateKey
+	indexKey []byte
+	close    func()
+}
+
+// open opens the store and the service with the keys of the data
+// directory, creating the keys on first start.
+func (c *common) open(t time.Time, log *slog.Logger) (*env, error) {
+	auths, err := c.loadAuthorities(t)
+	if err != nil {
+		return nil, err
+	}
+	keyDir := filepath.Join(c.data, "keys")
+	root, _, err := keys.LoadOrCreate(keyDir, "root")
+	if err != nil {
+		return nil, err
+	}
+	auditKey, _, err := keys.LoadOrCreate(keyDir, "audit")
+	if err != nil {
+		return nil, err
+	}
+	indexKey, err := c.secretFile("index.secret")
+	if err != nil {
+		return nil, err
+	}
+	kek, err := vault.LoadFileKEK(filepath.Join(keyDir, "kek"), true)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.openStorage()
+	if err != nil {
+		return nil, err
+	}
+	sf, err := vault.OpenSlotFile(filepath.Join(keyDir, "datakeys"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ks := vault.KeyStore(sf)
+	e := &env{st: st, keys: ks, auths: auths, root: root, auditKey: auditKey, indexKey: indexKey,
+		close: func() { sf.Close(); st.Close() }}
+	e.svc, err = issuer.New(context.Background(), issuer.Config{Storage: st, Vault: vault.New(kek, ks, nil), IndexKey: indexKey,
+		AuditKey: auditKey, BaseURL: c.baseURL, Authorities: auths, Logger: log, Retention: c.retention, Now: now})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
 }

@@ -1,6 +1,9 @@
 package boltdb_test
 
 import (
+	"bytes"
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -31,3 +34,39 @@ func harness() storetest.Harness {
 }
 
 func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
+
+func TestService(t *testing.T) { storetest.TestService(t, harness()) }
+
+func TestStorageKeys(t *testing.T) { storetest.TestStorageKeys(t, harness()) }
+
+// TestNoPersonalDataInTheFile opens the bbolt file itself, free pages
+// included, and finds none of the test people's citizen IDs, names,
+// addresses or photo bytes, before and after a deletion (issue 10).
+func TestNoPersonalDataInTheFile(t *testing.T) {
+	h := harness()
+	f := storetest.NewFixture(t, h)
+	photo := bytes.Repeat([]byte("PHOTO-OF-A-PERSON-"), 30)
+	a, _ := f.Submit(1, "", photo)
+	f.Approve(a.ID)
+	b, _ := f.Submit(2, "", photo)
+	f.Issued(3, storetest.NewWallet(90))
+	check := func(stage string) {
+		raw, err := os.ReadFile(f.St.(*boltdb.Store).Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= 3; n++ {
+			form := f.Form(n, "")
+			for _, secret := range []string{form.CitizenID, form.Name, form.ResidenceAddress, form.HouseholdAddress, string(photo[:24])} {
+				if bytes.Contains(raw, []byte(secret)) {
+					t.Errorf("%s: the file holds %q of person %d in clear", stage, secret, n)
+				}
+			}
+		}
+	}
+	check("before deletion")
+	if _, err := f.Svc.Reject(context.Background(), f.Officer, b.ID, []string{"no"}, f.Clock()); err != nil {
+		t.Fatal(err)
+	}
+	check("after deletion")
+}

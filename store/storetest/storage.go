@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/vault"
 )
 
 // Harness opens the storage under test.
@@ -26,6 +27,10 @@ type Harness struct {
 	New func(t *testing.T) issuer.Storage
 	// Reopen closes s and opens the same storage again, as after a restart.
 	Reopen func(t *testing.T, s issuer.Storage) issuer.Storage
+	// DataKeys, when set, returns the key store of the residents' data keys
+	// that goes with st (replicated deployments keep them in the storage);
+	// nil uses the embedded slot file.
+	DataKeys func(t *testing.T, st issuer.Storage) vault.KeyStore
 }
 
 // refusal is a test refusal.
@@ -101,7 +106,19 @@ func TestStorage(t *testing.T, h Harness) {
 		if _, ok := get(t, s, issuer.BucketPermits, "a"); ok {
 			t.Fatal("buckets share keys")
 		}
-		err := s.Update(ctx, func(tx issuer.Tx) error {
+		if err := s.Update(ctx, func(tx issuer.Tx) error { return tx.Put(issuer.BucketGrants, []byte("marker"), nil) }); err != nil {
+			t.Fatal(err)
+		}
+		err := s.View(ctx, func(tx issuer.Tx) error {
+			if v, err := tx.Get(issuer.BucketGrants, []byte("marker")); err != nil || v == nil {
+				return fmt.Errorf("a key put with a nil value reads back as %v, %v; want present and empty", v, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Update(ctx, func(tx issuer.Tx) error {
 			if err := tx.Delete(issuer.BucketMeta, []byte("a")); err != nil {
 				return err
 			}
