@@ -254,7 +254,8 @@ func (s *Store) Stats() Stats {
 }
 
 // View runs fn in a read-only transaction that sees one snapshot
-// (REPEATABLE READ).
+// (REPEATABLE READ). A View whose function reads one key or one page of
+// keys costs one round trip.
 func (s *Store) View(ctx context.Context, fn func(issuer.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -263,7 +264,6 @@ func (s *Store) View(ctx context.Context, fn func(issuer.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("postgres: view: %w", err)
 	}
-	defer pc.Release()
 	t := &txn{ctx: ctx, conn: pc.Conn()}
 	begun := false
 	t.queue(stmt{sql: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", done: func() { begun = true }})
@@ -271,18 +271,24 @@ func (s *Store) View(ctx context.Context, fn func(issuer.Tx) error) error {
 	err = fn(f)
 	f.done = true
 	if !begun {
+		if f.err != nil {
+			// The pipeline that began the transaction failed.
+			pc.Conn().Close(context.Background())
+		}
+		pc.Release()
 		return err
 	}
-	end := "COMMIT"
-	if err != nil || f.err != nil {
-		end = "ROLLBACK"
-	}
-	if _, eerr := pc.Conn().Exec(ctx, end); eerr != nil {
-		pc.Conn().Close(context.Background())
-		if err == nil {
-			err = fmt.Errorf("postgres: view: %w", eerr)
+	// The transaction only read: its end changes nothing the caller has,
+	// so it goes out after View returns, and the connection back to the
+	// pool after it: a round trip off the caller's time.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := pc.Conn().Exec(ctx, "ROLLBACK"); err != nil {
+			pc.Conn().Close(ctx)
 		}
-	}
+		pc.Release()
+	}()
 	return err
 }
 
