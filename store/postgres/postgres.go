@@ -209,14 +209,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping checks that the database answers and takes writes: a standby (a
-// replica in recovery, read-only) fails it.
+// Ping checks that the database answers and, unless the store was opened
+// read-only, takes writes: a standby (a replica in recovery) fails it.
 func (s *Store) Ping(ctx context.Context) error {
 	var standby bool
 	if err := s.pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
-	if standby {
+	if standby && !s.o.ReadOnly {
 		return errors.New("postgres: ping: the database is a standby in recovery, read-only")
 	}
 	return nil
