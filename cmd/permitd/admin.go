@@ -392,12 +392,17 @@ func keysRotateKEK(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sf, err := vault.OpenSlotFile(filepath.Join(c.data, "keys", "datakeys"))
+	st, err := c.openStorage()
 	if err != nil {
 		return err
 	}
-	defer sf.Close()
-	n, err := vault.New(kek, sf, nil).Rewrap()
+	defer st.Close()
+	ks, closeKeys, err := c.keyStore(st)
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
+	n, err := vault.New(kek, ks, nil).Rewrap()
 	if err != nil {
 		return fmt.Errorf("key-encryption key %d made, but re-wrapping stopped (run again to finish): %w", v, err)
 	}

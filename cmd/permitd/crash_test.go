@@ -28,9 +28,9 @@ func buildPermitd(t *testing.T) string {
 }
 
 // startChild runs permitd as a child process and waits until it listens.
-func startChild(t *testing.T, bin, dir, addr string) (*exec.Cmd, *service) {
+func startChild(t *testing.T, bin, dir, addr string, extra ...string) (*exec.Cmd, *service) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data", dir, "--addr", addr, "--rate-limit", "100000")
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--addr", addr, "--rate-limit", "100000"}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

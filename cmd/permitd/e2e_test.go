@@ -48,7 +48,7 @@ func (s *syncBuffer) String() string {
 }
 
 var (
-	listeningRE = regexp.MustCompile(`permitd listening on (\S+)`)
+	listeningRE = regexp.MustCompile(`permitd listening on ([^\s,]+)`)
 	rootRE      = regexp.MustCompile(`root key (\S+)`)
 	tokenRE     = regexp.MustCompile(`(?m)^\s+(ept_\S+)$`)
 )

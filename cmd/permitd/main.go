@@ -44,11 +44,16 @@ Usage:
   permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
   permitd keys rotate-kek                  make a new key-encryption key and re-wrap the data keys (service stopped)
   permitd store compact                    rewrite the store file without its free pages (service stopped)
+  permitd store copy --from STORE --to STORE
+                                           copy every record to an empty store (a bbolt file or postgres://…)
+                                           and check the copy: counts, digests, status bits, the audit chain
   permitd apps export --out DIR --base-url URL
                                            write the browser apps as static files for another web server
 
 Common flags (each also read from the environment variable in brackets):
   --data DIR           data directory: store, keys [PERMITD_DATA, default ./var]
+  --store STORE        the records: a postgres:// URL (several replicas may share the database), or a
+                       bbolt file [PERMITD_STORE, default DIR/permitd.db]
   --authorities FILE   issuing authorities hosted, JSON; default: one provincial authority [PERMITD_AUTHORITIES]
   --retention DAYS     how long a revoked permit's personal data is kept [PERMITD_RETENTION, default 730]
 
@@ -127,6 +132,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return keysRotateKEK(args, stdout)
 	case "store compact":
 		return storeCompact(args, stdout)
+	case "store copy":
+		return storeCopy(args, stdout)
 	case "apps export":
 		return appsExport(args, stdout)
 	case "help ":
@@ -158,6 +165,7 @@ func flags(name string, c *common) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.data, "data", envOr("PERMITD_DATA", "var"), "")
 	fs.StringVar(&c.authorities, "authorities", os.Getenv("PERMITD_AUTHORITIES"), "")
+	fs.StringVar(&c.store, "store", os.Getenv("PERMITD_STORE"), "")
 	c.baseURL = strings.TrimSuffix(envOr("PERMITD_BASE_URL", "http://127.0.0.1:8080"), "/")
 	c.retention = 730 * 24 * time.Hour
 	fs.Func("retention", "", func(v string) error {

@@ -131,7 +131,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		ErrorLog: slog.NewLogLogger(h, slog.LevelWarn)}
 
 	base := c.baseURL
-	fmt.Fprintf(stdout, "permitd listening on %s (data in %s)\n", base, c.data)
+	if listen := scheme + "://" + ln.Addr().String(); listen != base {
+		fmt.Fprintf(stdout, "permitd listening on %s, public URL %s (data in %s)\n", listen, base, c.data)
+	} else {
+		fmt.Fprintf(stdout, "permitd listening on %s (data in %s)\n", base, c.data)
+	}
 	for _, a := range auths {
 		fmt.Fprintf(stdout, "  issuer %-8s %s/%s  (%s)\n", a.Slug, base, a.Slug, a.Name.EN)
 	}

@@ -12,12 +12,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/epermit/epermit/internal/atomicfile"
 	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/store/boltdb"
+	"github.com/epermit/epermit/store/postgres"
 	"github.com/epermit/epermit/trust"
 	"github.com/epermit/epermit/vault"
 )
@@ -30,6 +32,9 @@ type common struct {
 	// listener; other commands need it only for what they print).
 	baseURL   string
 	retention time.Duration
+	// store names the records: a postgres:// URL or a bbolt file; "" is
+	// the data directory's permitd.db.
+	store string
 }
 
 // keyRetention is how long a replaced signing key stays published: longer
@@ -121,16 +126,53 @@ func (c *common) secretFile(name string) ([]byte, error) {
 func (c *common) storePath() string { return filepath.Join(c.data, "permitd.db") }
 
 // openStorage opens the store: PostgreSQL when --store names one, else the
-// bbolt file of the data directory.
+// bbolt file of the data directory (or the one --store names).
 func (c *common) openStorage() (issuer.Storage, error) {
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return nil, err
+	spec := c.store
+	if spec == "" {
+		if err := os.MkdirAll(c.data, 0o700); err != nil {
+			return nil, err
+		}
+		spec = c.storePath()
 	}
-	st, err := boltdb.Open(c.storePath(), boltdb.Options{})
+	return openStore(spec)
+}
+
+// isPostgres reports whether a store names a PostgreSQL database.
+func isPostgres(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") || strings.Contains(spec, "dbname=")
+}
+
+// openStore opens a store by its name: a postgres:// URL (or libpq
+// key=value string) or a bbolt file.
+func openStore(spec string) (issuer.Storage, error) {
+	if isPostgres(spec) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return postgres.Open(ctx, spec, postgres.Options{})
+	}
+	st, err := boltdb.Open(spec, boltdb.Options{})
 	if errors.Is(err, boltdb.ErrLocked) {
 		return nil, fmt.Errorf("%w (is permitd running? use --server URL with PERMITD_TOKEN)", err)
 	}
 	return st, err
+}
+
+// keyStore opens the residents' data keys that go with a store: with
+// PostgreSQL in the database, which every replica reaches; with a bbolt
+// file in the keys directory's slot file, apart from the records.
+func (c *common) keyStore(st issuer.Storage) (vault.KeyStore, func(), error) {
+	if _, ok := st.(*boltdb.Store); !ok {
+		return issuer.StorageKeys{St: st}, func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Join(c.data, "keys"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	sf, err := vault.OpenSlotFile(filepath.Join(c.data, "keys", "datakeys"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return sf, func() { sf.Close() }, nil
 }
 
 // env is what every command that touches the records needs.
@@ -173,14 +215,13 @@ func (c *common) open(t time.Time, log *slog.Logger) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	sf, err := vault.OpenSlotFile(filepath.Join(keyDir, "datakeys"))
+	ks, closeKeys, err := c.keyStore(st)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	ks := vault.KeyStore(sf)
 	e := &env{st: st, keys: ks, auths: auths, root: root, auditKey: auditKey, indexKey: indexKey,
-		close: func() { sf.Close(); st.Close() }}
+		close: func() { closeKeys(); st.Close() }}
 	e.svc, err = issuer.New(context.Background(), issuer.Config{Storage: st, Vault: vault.New(kek, ks, nil), IndexKey: indexKey,
 		AuditKey: auditKey, BaseURL: c.baseURL, Authorities: auths, Logger: log, Retention: c.retention, Now: now})
 	if err != nil {
