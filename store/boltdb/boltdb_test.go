@@ -35,3 +35,5 @@ func TestStorage(t *testing.T) { storetest.TestStorage(t, harness()) }
 func TestService(t *testing.T) { storetest.TestService(t, harness()) }
 
 func TestStorageKeys(t *testing.T) { storetest.TestStorageKeys(t, harness()) }
+
+func TestSeed(t *testing.T) { storetest.TestSeed(t, harness()) }
