@@ -17,6 +17,10 @@ import (
 // SeedPermit is one permit for [Service.Seed]: an application and what
 // became of it, stated by a bulk load instead of lived through the API.
 type SeedPermit struct {
+	// Number is the permit's number, kept from the system it comes from; ""
+	// draws one as [Service.Approve] does. It must start with the residence
+	// division and the year of approval.
+	Number string
 	// Form is the application. It must be valid and eligible on the days
 	// it was submitted and approved.
 	Form permit.Application
@@ -40,6 +44,8 @@ type SeedPermit struct {
 
 // Seeded is where [Service.Seed] put a permit.
 type Seeded struct {
+	// Line is the permit's line in the job.
+	Line        int    `json:"line"`
 	PermitNo    string `json:"permit_no"`
 	Application string `json:"application"`
 	Authority   string `json:"authority"`
@@ -62,45 +68,76 @@ type seedItem struct {
 	st    statuslist.Status
 }
 
-// Seed writes a batch of permits straight into the store, for load tests
-// (synthetic populations) and migrations from another system: each as the
-// normal flow leaves it once its grants have expired — the approved
-// application, the permit with its sealed particulars and its own data
-// key, the person index, one credential with its own status list entry,
-// a suspension or revocation if stated, and the audit entries of every
-// step (submission, approval, issuance, status change), plus one entry
-// for the batch by the administrator by. It checks what the flow checks
-// (valid and eligible forms, one active permit per person and city, fresh
-// permit numbers and status indices) and writes the batch in one
-// transaction, all or nothing, with its data keys made in one durable
-// write ([vault.Vault.NewKeys]). Times must not be after now.
-func (s *Service) Seed(ctx context.Context, by Official, batch []SeedPermit, now time.Time) ([]Seeded, error) {
+// Seed writes, as part of job id, the permits of lines [first,
+// first+len(batch)) of a bulk load straight into the store: for load tests
+// (synthetic populations) and migrations from another system. Each permit
+// is written as the normal flow leaves it once its grants have expired:
+// the approved application, the permit with its sealed particulars and its
+// own data key, the person index, one credential with its own status list
+// entry, a suspension or revocation if stated, and the audit entries of
+// every step (submission, approval, issuance, status change), plus one
+// entry for the batch by the administrator by.
+//
+// It checks what the flow checks (valid forms, eligible when submitted and
+// approved; one active permit per person and city; fresh permit numbers
+// and status indices) and writes the batch and the job's progress in one
+// transaction, all or nothing; the batch's data keys are made in one
+// durable write ([vault.Vault.NewKeys]). Lines the job has already done are
+// skipped, so a load resumes after a crash without writing anything twice.
+// No time of the batch may be after now.
+func (s *Service) Seed(ctx context.Context, by Official, id string, first int, batch []SeedPermit, now time.Time) ([]Seeded, Job, error) {
 	if err := requireRole(by, RoleAdmin); err != nil {
-		return nil, err
+		return nil, Job{}, err
+	}
+	if id == "" || len(id) > 128 || first < 0 {
+		return nil, Job{}, invalid("bad_job", "任务编号无效", "a job needs an id of 1 to 128 bytes and lines from 0")
+	}
+	job, err := s.JobProgress(ctx, id)
+	if err != nil {
+		return nil, Job{}, err
+	}
+	if job.ID == "" {
+		job = Job{ID: id, Kind: "seed", Authority: by.Authority, Started: now.UTC(), By: by.actorName()}
+	}
+	if job.Kind != "seed" {
+		return nil, Job{}, conflict("job_kind", "任务 %s 不是导入任务", "job %s is not a seed job", id)
+	}
+	if first > job.Done {
+		return nil, Job{}, invalid("job_gap", "任务 %[1]s 已完成 %[2]d 行，不能从第 %[3]d 行继续", "job %[1]s has done %[2]d lines; it cannot go on from line %[3]d", id, job.Done, first)
+	}
+	if skip := job.Done - first; skip > 0 {
+		batch, first = batch[min(skip, len(batch)):], job.Done
 	}
 	if len(batch) == 0 {
-		return nil, nil
+		return nil, job, nil
 	}
 	items := make([]seedItem, len(batch))
 	seen := map[string]int{}
+	numbers := map[string]bool{}
 	for i := range batch {
 		it, err := s.seedPrepare(by, &batch[i], now)
 		if err != nil {
-			return nil, fmt.Errorf("issuer: seed item %d: %w", i, err)
+			return nil, Job{}, fmt.Errorf("issuer: seed line %d: %w", first+i, err)
 		}
-		pk := string(personKey(s.PersonKey(it.in.Form.CitizenID), it.app.City, personPermit, ""))
+		pk := string(personKey(it.app.PersonKey, it.app.City, personPermit, ""))
 		if j, dup := seen[pk]; dup && it.in.State != PermitRevoked {
-			return nil, fmt.Errorf("issuer: seed items %d and %d: %w", j, i, conflict("duplicate_permit",
+			return nil, Job{}, fmt.Errorf("issuer: seed lines %d and %d: %w", first+j, first+i, conflict("duplicate_permit",
 				"同一人在同一城市有两张有效居住证", "one person would hold two active permits in one city"))
 		}
 		if it.in.State != PermitRevoked {
 			seen[pk] = i
 		}
+		if it.in.Number != "" {
+			if numbers[it.in.Number] {
+				return nil, Job{}, fmt.Errorf("issuer: seed line %d: %w", first+i, conflict("number_taken", "居住证号 %s 重复", "permit number %s is given twice", it.in.Number))
+			}
+			numbers[it.in.Number] = true
+		}
 		items[i] = it
 	}
 	dks, err := s.cfg.Vault.NewKeys(len(items))
 	if err != nil {
-		return nil, fmt.Errorf("issuer: seed: %w", err)
+		return nil, Job{}, fmt.Errorf("issuer: seed: %w", err)
 	}
 	defer func() {
 		for i := range items {
@@ -109,31 +146,41 @@ func (s *Service) Seed(ctx context.Context, by Official, batch []SeedPermit, now
 			}
 		}
 	}()
-	numbers := map[string]bool{}
 	for i := range items {
 		it := &items[i]
 		it.key = dks[i]
 		if err := s.seedNumber(it, numbers); err != nil {
-			return nil, err
+			return nil, Job{}, fmt.Errorf("issuer: seed line %d: %w", first+i, err)
 		}
 		if it.ol, it.idx, err = s.allocate(ctx, it.auth.Slug); err != nil {
-			return nil, err
+			return nil, Job{}, err
 		}
 		if err := s.seedSeal(it); err != nil {
-			return nil, err
+			return nil, Job{}, err
 		}
 	}
 	for range 8 {
 		var takenNo, takenIdx []int
 		statuses := false
+		var done Job
 		err = s.st.Update(ctx, func(tx Tx) error {
 			takenNo, takenIdx, statuses = takenNo[:0], takenIdx[:0], false
 			// Every check before any write.
+			done = Job{}
+			if _, err := getJSON(tx, BucketJobs, []byte(id), &done); err != nil {
+				return err
+			}
+			if done.Done != job.Done {
+				return conflict("job_moved", "任务 %s 正由另一进程执行", "job %s is being run by another process", id)
+			}
 			for i := range items {
 				it := &items[i]
 				if old, err := tx.Get(BucketPermits, []byte(it.rec.Number)); err != nil || old != nil {
 					if err != nil {
 						return err
+					}
+					if it.in.Number != "" {
+						return fmt.Errorf("seed line %d: %w", first+i, conflict("number_taken", "居住证号 %s 已存在", "permit number %s exists", it.in.Number))
 					}
 					takenNo = append(takenNo, i)
 				}
@@ -150,7 +197,7 @@ func (s *Service) Seed(ctx context.Context, by Official, batch []SeedPermit, now
 						return err
 					}
 					if holder != nil {
-						return fmt.Errorf("seed item %d: %w", i, conflict("duplicate_permit", "此人已持有本市有效居住证",
+						return fmt.Errorf("seed line %d: %w", first+i, conflict("duplicate_permit", "此人已持有本市有效居住证",
 							"this person already holds an active residence permit in this city"))
 					}
 				}
@@ -161,34 +208,40 @@ func (s *Service) Seed(ctx context.Context, by Official, batch []SeedPermit, now
 			for i := range items {
 				changed, err := s.seedWrite(tx, by, &items[i])
 				if err != nil {
-					return fmt.Errorf("seed item %d: %w", i, err)
+					return fmt.Errorf("seed line %d: %w", first+i, err)
 				}
 				statuses = statuses || changed
 			}
-			return appendAudit(tx, entry(by, "permits.seed", "seed:"+items[0].rec.Number, "", now, map[string]string{
-				"count": strconv.Itoa(len(items)), "first": items[0].rec.Number, "last": items[len(items)-1].rec.Number}))
+			done = job
+			done.Done, done.Updated = first+len(items), now.UTC()
+			if err := putJSON(tx, BucketJobs, []byte(id), done); err != nil {
+				return err
+			}
+			return appendAudit(tx, entry(by, "permits.seed", "job:"+id, "", now, map[string]string{
+				"lines": fmt.Sprintf("%d-%d", first, first+len(items)-1), "first": items[0].rec.Number, "last": items[len(items)-1].rec.Number}))
 		})
 		var retry *errRetry
 		if !errors.As(err, &retry) {
 			if err != nil {
-				return nil, fmt.Errorf("issuer: seed: %w", err)
+				return nil, Job{}, fmt.Errorf("issuer: seed: %w", err)
 			}
 			out := make([]Seeded, len(items))
 			for i := range items {
 				it := &items[i]
-				out[i] = Seeded{PermitNo: it.rec.Number, Application: it.app.ID, Authority: it.auth.Slug, StatusList: it.ol.info.ID, StatusIdx: it.idx}
+				out[i] = Seeded{Line: first + i, PermitNo: it.rec.Number, Application: it.app.ID, Authority: it.auth.Slug,
+					StatusList: it.ol.info.ID, StatusIdx: it.idx}
 				it.ol = nil // taken: not released
 			}
 			if statuses {
 				s.statusGen.Add(1)
 			}
 			s.maybeCheckpoint(ctx)
-			return out, nil
+			return out, done, nil
 		}
 		for _, i := range takenNo {
 			delete(numbers, items[i].rec.Number)
 			if err := s.seedNumber(&items[i], numbers); err != nil {
-				return nil, err
+				return nil, Job{}, err
 			}
 		}
 		for _, i := range takenIdx {
@@ -196,16 +249,16 @@ func (s *Service) Seed(ctx context.Context, by Official, batch []SeedPermit, now
 			_ = it.ol.alloc.MarkUsed(it.idx) // another replica took it
 			it.ol = nil
 			if it.ol, it.idx, err = s.allocate(ctx, it.auth.Slug); err != nil {
-				return nil, err
+				return nil, Job{}, err
 			}
 		}
 		for _, i := range append(takenNo, takenIdx...) {
 			if err := s.seedSeal(&items[i]); err != nil {
-				return nil, err
+				return nil, Job{}, err
 			}
 		}
 	}
-	return nil, fmt.Errorf("issuer: seed: %w", ErrConflict)
+	return nil, Job{}, fmt.Errorf("issuer: seed: %w", ErrConflict)
 }
 
 // seedPrepare checks one SeedPermit and builds what does not depend on the
@@ -287,17 +340,20 @@ func (s *Service) seedPrepare(by Official, in *SeedPermit, now time.Time) (seedI
 	return it, nil
 }
 
-// seedNumber draws a permit number not used in the batch and makes the
-// particulars it names.
+// seedNumber gives the item its number (drawn, unless the load gave one,
+// and not used in the batch) and makes the particulars the number names.
 func (s *Service) seedNumber(it *seedItem, numbers map[string]bool) error {
 	approved := permit.DateOf(it.in.Approved, permit.ChinaTime())
 	for range 16 {
-		no, err := permit.NewNumber(it.in.Form.ResidenceDivision, approved.Year, s.cfg.Rand)
-		if err != nil {
-			return err
-		}
-		if numbers[no] {
-			continue
+		no := it.in.Number
+		if no == "" {
+			var err error
+			if no, err = permit.NewNumber(it.in.Form.ResidenceDivision, approved.Year, s.cfg.Rand); err != nil {
+				return err
+			}
+			if numbers[no] {
+				continue
+			}
 		}
 		p, err := permit.NewPermit(it.in.Form, no, s.IssuerID(it.auth), approved)
 		if err != nil {

@@ -525,7 +525,7 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(rep, "%d,%s,%s,%q\n", r.Line+1, r.PermitNo, r.Code, r.Reason)
 			}
 		}
-		p.update(first+len(part), j.Endorsed, j.Skipped)
+		p.update(first+len(part), fmt.Sprintf("%d endorsed, %d skipped", j.Endorsed, j.Skipped))
 	}
 	p.finish()
 	fmt.Fprintf(stdout, "job %q: %d lines, %d endorsed, %d skipped", *job, len(nos), last.Endorsed, last.Skipped)
@@ -584,7 +584,7 @@ func looksLikePermitNo(s string) bool {
 	return len(s) >= 8 && strings.IndexFunc(s[:6], func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
-// progress draws a progress line: count, rate, time left.
+// progress draws a progress line: count, what was done, rate, time left.
 type progress struct {
 	w           io.Writer
 	total       int
@@ -604,7 +604,7 @@ func newProgress(w io.Writer, total, start int) *progress {
 	return &progress{w: w, total: total, start: start, t0: time.Now(), tty: tty}
 }
 
-func (p *progress) update(done, endorsed, skipped int) {
+func (p *progress) update(done int, detail string) {
 	now := time.Now()
 	if !p.tty && now.Sub(p.lastOut) < 5*time.Second && done < p.total {
 		return
@@ -623,7 +623,7 @@ func (p *progress) update(done, endorsed, skipped int) {
 	if p.tty {
 		end = "\r"
 	}
-	fmt.Fprintf(p.w, "%s %d/%d  %d endorsed, %d skipped  %.0f/s  ETA %s   %s", bar, done, p.total, endorsed, skipped, rate, eta, end)
+	fmt.Fprintf(p.w, "%s %d/%d  %s  %.0f/s  ETA %s   %s", bar, done, p.total, detail, rate, eta, end)
 }
 
 func (p *progress) finish() {

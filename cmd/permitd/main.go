@@ -44,6 +44,10 @@ Usage:
   permitd keys rotate [--authority SLUG]   make a new active signing key (a running service picks it up on SIGHUP)
   permitd keys rotate-kek                  make a new key-encryption key and re-wrap the data keys (service stopped)
   permitd store compact                    rewrite the store file without its free pages (service stopped)
+  permitd store stats                      the room each kind of record takes in the store file, per permit
+  permitd store generate --count N [--seed S] [--revoked F] [--suspended F] [--age-days MIN-MAX] [--photo FILE] [--list FILE]
+                                           fill a new data directory with N synthetic permits, for load tests
+                                           (docs/performance.md); resumable; --list writes their numbers
   permitd apps export --out DIR --base-url URL
                                            write the browser apps as static files for another web server
 
@@ -127,6 +131,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return keysRotateKEK(args, stdout)
 	case "store compact":
 		return storeCompact(args, stdout)
+	case "store stats":
+		return storeStats(args, stdout)
+	case "store generate":
+		return storeGenerate(ctx, args, stdout, stderr)
 	case "apps export":
 		return appsExport(args, stdout)
 	case "help ":

@@ -47,15 +47,29 @@ func testSeed(t *testing.T, h Harness) {
 	batch[3].State, batch[3].Changed, batch[3].Reason = issuer.PermitRevoked, f.Clock().Add(-time.Hour), "left the city"
 	batch[4].State, batch[4].Changed, batch[4].Reason = issuer.PermitSuspended, f.Clock().Add(-time.Hour), "under review"
 	batch[5].Photo, batch[5].PhotoType = []byte("\x89PNG fake photo"), "image/png"
-	if _, err := f.Svc.Seed(ctx, f.Officer, batch, f.Clock()); !errors.Is(err, issuer.ErrForbidden) {
+	batch[6].Number = batch[6].Form.ResidenceDivision.String() + fmt.Sprint(batch[6].Approved.Year()%100) + "SEED01"
+	if _, _, err := f.Svc.Seed(ctx, f.Officer, "load", 0, batch, f.Clock()); !errors.Is(err, issuer.ErrForbidden) {
 		t.Fatalf("an officer seeded: %v", err)
 	}
-	seeded, err := f.Svc.Seed(ctx, f.Admin, batch, f.Clock())
-	if err != nil {
-		t.Fatal(err)
+	seeded, job, err := f.Svc.Seed(ctx, f.Admin, "load", 0, batch[:20], f.Clock())
+	if err != nil || len(seeded) != 20 || job.Done != 20 || job.Kind != "seed" {
+		t.Fatalf("%d seeded, %+v, %v", len(seeded), job, err)
 	}
-	if len(seeded) != len(batch) {
-		t.Fatalf("%d seeded of %d", len(seeded), len(batch))
+	// Resumed from line 10 (as after a crash before the progress was
+	// read back): lines 10-19 are skipped, not written twice.
+	rest, job, err := f.Svc.Seed(ctx, f.Admin, "load", 10, batch[10:], f.Clock())
+	if err != nil || len(rest) != 10 || rest[0].Line != 20 || job.Done != 30 {
+		t.Fatalf("resumed: %d seeded from line %d, %+v, %v", len(rest), rest[0].Line, job, err)
+	}
+	seeded = append(seeded, rest...)
+	if again, job, err := f.Svc.Seed(ctx, f.Admin, "load", 0, batch, f.Clock()); err != nil || len(again) != 0 || job.Done != 30 {
+		t.Fatalf("the whole job again: %d seeded, %+v, %v", len(again), job, err)
+	}
+	if _, _, err := f.Svc.Seed(ctx, f.Admin, "load", 31, batch[:1], f.Clock()); !errors.Is(err, issuer.ErrInvalidRequest) {
+		t.Fatalf("a gap in the job: %v", err)
+	}
+	if seeded[6].PermitNo != batch[6].Number {
+		t.Fatalf("given number %s seeded as %s", batch[6].Number, seeded[6].PermitNo)
 	}
 	for i, sd := range seeded {
 		want := map[int]string{0: "hz", 1: "nb", 2: "zj"}[i%3]
@@ -141,9 +155,9 @@ func testSeed(t *testing.T, h Harness) {
 	for _, sd := range seeded {
 		nos = append(nos, sd.PermitNo)
 	}
-	_, job, err := f.Svc.EndorseBatch(ctx, f.Officer, "seeded", 0, nos, f.Clock())
-	if err != nil || job.Endorsed != len(nos)-1 || job.Skipped != 1 {
-		t.Fatalf("endorse: %+v %v", job, err)
+	_, ej, err := f.Svc.EndorseBatch(ctx, f.Officer, "seeded", 0, nos, f.Clock())
+	if err != nil || ej.Endorsed != len(nos)-1 || ej.Skipped != 1 {
+		t.Fatalf("endorse: %+v %v", ej, err)
 	}
 	// The audit log holds every step and verifies.
 	if _, err := f.Svc.Checkpoint(ctx); err != nil {
@@ -165,7 +179,7 @@ func testSeed(t *testing.T, h Harness) {
 		actions[e.Action]++
 	}
 	for action, n := range map[string]int{"application.submit": 30 + 2, "permit.approve": 30 + 1, "credential.issue": 30 + 1,
-		"permit.revoke": 1, "permit.suspend": 1, "permits.seed": 1} {
+		"permit.revoke": 1, "permit.suspend": 1, "permits.seed": 2} {
 		if actions[action] != n {
 			t.Errorf("%d audit entries %s, want %d", actions[action], action, n)
 		}
@@ -187,10 +201,13 @@ func testSeed(t *testing.T, h Harness) {
 		"no authority":    {func(b []issuer.SeedPermit) { b[2].Form.ResidenceDivision = "320102" }, issuer.ErrInvalidRequest},
 		"no holder key":   {func(b []issuer.SeedPermit) { b[2].Holder.X = "" }, issuer.ErrInvalidRequest},
 		"digest no photo": {func(b []issuer.SeedPermit) { b[2].Form.PhotoSHA256 = permit.PhotoDigest([]byte("x")) }, issuer.ErrInvalidRequest},
+		"number taken":    {func(b []issuer.SeedPermit) { b[2].Number = batch[6].Number }, issuer.ErrStateConflict},
+		"number twice":    {func(b []issuer.SeedPermit) { b[1].Number, b[2].Number = "33010626SEED02", "33010626SEED02" }, issuer.ErrStateConflict},
+		"bad number":      {func(b []issuer.SeedPermit) { b[2].Number = "33010699SEED03" }, issuer.ErrStateConflict},
 	} {
 		b := append([]issuer.SeedPermit(nil), f2...)
 		tc.change(b)
-		if _, err := f.Svc.Seed(ctx, f.Admin, b, f.Clock()); !errors.Is(err, tc.is) {
+		if _, _, err := f.Svc.Seed(ctx, f.Admin, "refused "+name, 0, b, f.Clock()); !errors.Is(err, tc.is) {
 			t.Errorf("%s: %v, want %v", name, err, tc.is)
 		}
 		for i := range b {
@@ -204,7 +221,7 @@ func testSeed(t *testing.T, h Harness) {
 		}
 	}
 	// The same batch, fixed, goes in.
-	if s, err := f.Svc.Seed(ctx, f.Admin, f2, f.Clock()); err != nil || len(s) != 4 {
+	if s, _, err := f.Svc.Seed(ctx, f.Admin, "fixed", 0, f2, f.Clock()); err != nil || len(s) != 4 {
 		t.Fatalf("seed after refusals: %d, %v", len(s), err)
 	}
 	if _, err := f.Svc.Checkpoint(ctx); err != nil {
