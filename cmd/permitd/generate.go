@@ -207,12 +207,16 @@ func storeStats(args []string, stdout io.Writer) error {
 	if err := parse(fset, args); err != nil {
 		return err
 	}
-	st, err := boltdb.Open(c.storePath(), boltdb.Options{ReadOnly: true})
+	st, err := c.openStorage()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	buckets, file, err := st.Stats()
+	bs, ok := st.(*boltdb.Store)
+	if !ok {
+		return fmt.Errorf("%w: store stats reads the bbolt file only", errUsage)
+	}
+	buckets, file, err := bs.Stats()
 	if err != nil {
 		return err
 	}
