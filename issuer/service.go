@@ -69,9 +69,12 @@ type Config struct {
 	ListSize int
 	// OfferTTL is how long a credential offer's code works; 0 means 15 minutes.
 	OfferTTL time.Duration
-	// AccessTTL is how long an access token works; 0 means 10 minutes.
+	// AccessTTL is how long an access token works; 0 means 5 minutes
+	// (OpenID4VCI 1.0 section 13.10: a bearer token that is not
+	// sender-constrained should be short-lived).
 	AccessTTL time.Duration
-	// NonceTTL is how long a c_nonce works; 0 means 10 minutes.
+	// NonceTTL is how long a c_nonce works; 0 means 5 minutes, as long as
+	// a key proof's iat may be old.
 	NonceTTL time.Duration
 	// Retention is how long a revoked permit's personal data is kept before
 	// it is shredded; 0 means two years (docs/security.md).
@@ -161,8 +164,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("issuer: list size %d: want a multiple of %d up to %d", cfg.ListSize, 8*chunkBytes, MaxListSize)
 	}
 	cfg.OfferTTL = orDefault(cfg.OfferTTL, 15*time.Minute)
-	cfg.AccessTTL = orDefault(cfg.AccessTTL, 10*time.Minute)
-	cfg.NonceTTL = orDefault(cfg.NonceTTL, 10*time.Minute)
+	cfg.AccessTTL = orDefault(cfg.AccessTTL, 5*time.Minute)
+	cfg.NonceTTL = orDefault(cfg.NonceTTL, 5*time.Minute)
 	cfg.Retention = orDefault(cfg.Retention, 2*365*24*time.Hour)
 	cfg.TokenTTL = orDefault(cfg.TokenTTL, 90*24*time.Hour)
 	if cfg.CheckpointEvery == 0 {

@@ -2,8 +2,10 @@ package issuer
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 )
 
 func snapshotOf(t testing.TB, recs ...[3]string) []byte {
@@ -76,6 +78,29 @@ func FuzzReadSnapshot(f *testing.F) {
 			if !bytes.Equal(snapshotOf(t, recs...), data) {
 				t.Fatal("a valid snapshot does not re-encode to itself")
 			}
+		}
+	})
+}
+
+// FuzzNonce feeds arbitrary strings to the c_nonce check: a nonce that the
+// service did not make is never accepted, and nothing panics.
+func FuzzNonce(f *testing.F) {
+	s := &Service{cfg: Config{IndexKey: bytes.Repeat([]byte{7}, 32), NonceTTL: 5 * time.Minute, Rand: rand.Reader, Now: time.Now}}
+	now := time.Unix(1800000000, 0)
+	good, _, err := s.NewNonce(now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add("")
+	f.Add(good[:len(good)-1] + "A")
+	f.Fuzz(func(t *testing.T, n string) {
+		key, ok := s.checkNonce(n, now)
+		if ok && n != good {
+			t.Fatalf("forged nonce %q accepted", n)
+		}
+		if ok && len(key) != 25 {
+			t.Fatalf("record key of %d bytes", len(key))
 		}
 	})
 }

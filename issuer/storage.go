@@ -50,7 +50,9 @@ type Tx interface {
 	// Get returns the value stored under key in bucket b, or nil when there is
 	// none. The value is valid only for the life of the transaction.
 	Get(b Bucket, key []byte) ([]byte, error)
-	// Put stores value under key in bucket b. The adapter copies both.
+	// Put stores value under key in bucket b. The adapter copies both. A
+	// nil value is stored as an empty one: Get then returns a non-nil,
+	// empty slice.
 	Put(b Bucket, key, value []byte) error
 	// Delete removes key from bucket b; deleting a missing key is not an error.
 	Delete(b Bucket, key []byte) error

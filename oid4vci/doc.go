@@ -17,12 +17,24 @@
 //     [IssuerMetadata] and [AuthServerMetadata]), then posts a token
 //     request; the issuer reads it with [ParseTokenRequest] and answers a
 //     [TokenResponse].
-//  3. The wallet gets a c_nonce (a [NonceResponse], or the c_nonce of the
-//     token response for older wallets), signs a proof with [NewProof] and
-//     posts a credential request. The issuer reads it with
-//     [ParseCredentialRequest], checks the proof with [VerifyProof], which
-//     returns the key to bind the credential to, and answers a
-//     [CredentialResponse].
+//  3. The wallet gets a c_nonce at the nonce endpoint (a [NonceResponse];
+//     the c_nonce of the token response serves wallets of earlier drafts),
+//     signs a proof with [NewProof] and posts a credential request. The
+//     issuer reads it with [ParseCredentialRequest], finds the
+//     configuration asked for with [IssuerMetadata.Configuration], reads the
+//     proof's nonce with [ProofNonce], checks the proof with [VerifyProof],
+//     which returns the key to bind the credential to, consumes the nonce in
+//     its store (a nonce the store does not know is [ErrUnknownNonce]), and
+//     answers a [CredentialResponse], or a [Draft13CredentialResponse] to a
+//     draft-13 request.
+//
+// # Drafts
+//
+// Credential requests of OpenID4VCI 1.0 and of drafts 13 to 16 are
+// understood. A request with a credential_configuration_id is read as 1.0
+// ([Final]); one with a format and no credential_configuration_id as draft
+// 13 or 14 ([Draft13]), answered with a top-level credential. Either may
+// carry its proof as the 1.0 proofs or the drafts' single proof.
 //
 // # Errors
 //
@@ -34,10 +46,12 @@
 //
 // # Strictness
 //
-// JSON is decoded strictly (no duplicate or case-variant member names). A
-// credential request with a member this package does not know is refused
-// with invalid_credential_request rather than ignored: e-permit supports no
-// optional extension (response encryption, credential identifiers, batch
-// issuance), and silently ignoring, say, a request for an encrypted
-// response would send the credential in a form the wallet did not ask for.
+// JSON is decoded strictly: duplicate members, and members whose names
+// differ from a known one only in case, are refused. A credential request's
+// members that this package does not know are ignored, as OpenID4VCI 1.0
+// section 8.2 requires; those it knows but e-permit does not support are
+// refused rather than ignored: credential_response_encryption
+// (invalid_encryption_parameters: ignoring it would send in plaintext a
+// credential the wallet asked to have encrypted), credential_identifier
+// (unknown_credential_identifier), and batches of more than one proof.
 package oid4vci

@@ -16,6 +16,13 @@ const (
 	CodeInvalidNonce                   = "invalid_nonce"
 	CodeInvalidCredentialRequest       = "invalid_credential_request"
 	CodeUnknownCredentialConfiguration = "unknown_credential_configuration"
+	CodeUnknownCredentialIdentifier    = "unknown_credential_identifier"
+	CodeInvalidEncryptionParameters    = "invalid_encryption_parameters"
+
+	// The codes of OpenID4VCI draft 13 (section 7.3.1.2) that 1.0 replaced
+	// with unknown_credential_configuration; a draft-13 request gets them.
+	CodeUnsupportedCredentialFormat = "unsupported_credential_format"
+	CodeUnsupportedCredentialType   = "unsupported_credential_type"
 )
 
 // Error is a protocol error: the OAuth error code an endpoint returns and a
@@ -24,7 +31,11 @@ const (
 type Error struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
-	err         error  // the underlying cause, if any
+	// CNonce and CNonceExpiresIn hand a fresh nonce to a draft-13 wallet
+	// whose proof was refused (draft 13, section 7.3.2); empty otherwise.
+	CNonce          string `json:"c_nonce,omitempty"`
+	CNonceExpiresIn int    `json:"c_nonce_expires_in,omitempty"`
+	err             error  // the underlying cause, if any
 }
 
 // Error returns "oid4vci: code: description", with the characters the
@@ -46,7 +57,8 @@ func (e *Error) Unwrap() error { return e.err }
 // or, for quotes, by an apostrophe.
 func (e *Error) MarshalJSON() ([]byte, error) {
 	type wire Error
-	w := wire{Code: e.Code, Description: asciiDescription(e.Description)}
+	w := wire(*e)
+	w.Description = asciiDescription(e.Description)
 	return json.Marshal(w)
 }
 

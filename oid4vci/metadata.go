@@ -1,6 +1,7 @@
 package oid4vci
 
 import (
+	"fmt"
 	"maps"
 	"net/url"
 	"slices"
@@ -26,10 +27,15 @@ type IssuerMetadata struct {
 	CredentialConfigurationsSupported map[string]CredentialConfiguration `json:"credential_configurations_supported"`
 }
 
-// Display is a name for people in one language.
+// Display is how to show the issuer, a credential or a claim to people in
+// one language.
 type Display struct {
 	Name   string `json:"name"`
 	Locale string `json:"locale,omitempty"` // BCP 47 language tag, such as "zh-CN"
+	// Description, BackgroundColor and TextColor apply to credentials only.
+	Description     string `json:"description,omitempty"`
+	BackgroundColor string `json:"background_color,omitempty"` // CSS color, such as "#0b3d91"
+	TextColor       string `json:"text_color,omitempty"`
 }
 
 // CredentialConfiguration describes one kind of credential the issuer
@@ -49,16 +55,35 @@ type ProofTypeMetadata struct {
 	ProofSigningAlgValuesSupported []string `json:"proof_signing_alg_values_supported"`
 }
 
-// CredentialMetadata holds display information for a credential.
+// CredentialMetadata holds display information for a credential
+// (OpenID4VCI 1.0 section 12.2.4).
 type CredentialMetadata struct {
 	Display []Display `json:"display,omitempty"`
+	Claims  []Claim   `json:"claims,omitempty"`
 }
 
-// NewIssuerMetadata returns the metadata of an issuer offering one
-// credential configuration: configID, format Format, the given vct (and
-// configID as scope), bound to a jwk proved by an EdDSA jwt proof, signed
-// with EdDSA. names maps locales to the issuer's display name; the
-// display list is sorted by locale.
+// Claim describes how to show one claim of a credential (OpenID4VCI 1.0
+// appendix B.2).
+type Claim struct {
+	// Path is the claims path pointer (appendix C): member names, array
+	// indices or null.
+	Path      []any     `json:"path"`
+	Mandatory bool      `json:"mandatory,omitempty"`
+	Display   []Display `json:"display,omitempty"`
+}
+
+// ProofSigningAlgs are the algorithms of jwt key proofs the issuer
+// advertises: EdDSA (RFC 8037) and its fully specified name Ed25519
+// (RFC 9864).
+var ProofSigningAlgs = []string{jws.AlgEdDSA, jws.AlgEd25519}
+
+// NewIssuerMetadata returns the metadata of an issuer that is its own
+// authorization server and offers one credential configuration: configID,
+// format Format, the given vct (and configID as scope), bound to a jwk
+// proved by a jwt proof signed with one of ProofSigningAlgs, signed with
+// EdDSA. names maps locales to the issuer's display name; the display list
+// is sorted by locale. The caller sets NonceEndpoint when it requires
+// nonces, and the credential's display.
 func NewIssuerMetadata(issuer, credentialEndpoint, configID, vct string, names map[string]string) IssuerMetadata {
 	var display []Display
 	for _, loc := range slices.Sorted(maps.Keys(names)) {
@@ -76,11 +101,46 @@ func NewIssuerMetadata(issuer, credentialEndpoint, configID, vct string, names m
 				CryptographicBindingMethodsSupported: []string{"jwk"},
 				CredentialSigningAlgValuesSupported:  []string{jws.AlgEdDSA},
 				ProofTypesSupported: map[string]ProofTypeMetadata{
-					"jwt": {ProofSigningAlgValuesSupported: []string{jws.AlgEdDSA}},
+					"jwt": {ProofSigningAlgValuesSupported: slices.Clone(ProofSigningAlgs)},
 				},
 			},
 		},
 	}
+}
+
+// Configuration returns the id of the entry of
+// credential_configurations_supported that r asks for. A Final request
+// names it, and an id m does not list gives unknown_credential_configuration.
+// A Draft13 request names a format and vct: the entry with that vct and
+// format Format is found, the format also under its draft name
+// FormatDraft; another format gives unsupported_credential_format and
+// another vct unsupported_credential_type, the codes of draft 13.
+func (m IssuerMetadata) Configuration(r CredentialRequest) (string, error) {
+	if r.Draft != Draft13 {
+		if _, ok := m.CredentialConfigurationsSupported[r.ConfigurationID]; !ok {
+			return "", newError(CodeUnknownCredentialConfiguration, fmt.Sprintf("credential configuration %q is not offered", clip(r.ConfigurationID)), nil)
+		}
+		return r.ConfigurationID, nil
+	}
+	format := r.Format
+	if format == FormatDraft {
+		format = Format
+	}
+	formatKnown := false
+	for _, id := range slices.Sorted(maps.Keys(m.CredentialConfigurationsSupported)) {
+		c := m.CredentialConfigurationsSupported[id]
+		if c.Format != format {
+			continue
+		}
+		formatKnown = true
+		if c.VCT == r.VCT {
+			return id, nil
+		}
+	}
+	if !formatKnown {
+		return "", newError(CodeUnsupportedCredentialFormat, fmt.Sprintf("format %q is not issued here", clip(r.Format)), nil)
+	}
+	return "", newError(CodeUnsupportedCredentialType, fmt.Sprintf("vct %q is not issued here", clip(r.VCT)), nil)
 }
 
 // AuthServerMetadata is the OAuth authorization server metadata (RFC 8414)

@@ -20,6 +20,9 @@ const (
 	OfferScheme = "openid-credential-offer://"
 	// Format is the credential format identifier of SD-JWT VCs.
 	Format = "dc+sd-jwt"
+	// FormatDraft is what OpenID4VCI drafts up to 14 (and SD-JWT VC up to
+	// draft 5) called Format; draft-13 requests still use it.
+	FormatDraft = "vc+sd-jwt"
 )
 
 // MaxOfferURI is the longest offer URI ParseOfferURI accepts, in bytes.

@@ -101,19 +101,22 @@ func TestTokenResponseJSON(t *testing.T) {
 
 func TestParseCredentialRequest(t *testing.T) {
 	t.Parallel()
+	const final = `{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`
 	good := []struct{ name, in string }{
-		{"1.0", `{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`},
+		{"1.0", final},
 		{"draft proof", `{"credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`},
-		{"draft 13 format and vct", `{"format":"dc+sd-jwt","vct":"` + credential.VCT + `","credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`},
+		{"format and vct beside the configuration are ignored", `{"format":"mso_mdoc","vct":"urn:other","credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`},
+		{"unknown members are ignored", `{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]},"claims":[{"path":["nm"]}],"x-wallet":{"v":1}}`},
+		{"unknown proof members are ignored", `{"credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c","key_attestation":"x"}}`},
 	}
 	for _, tt := range good {
 		r, err := ParseCredentialRequest([]byte(tt.in))
-		if err != nil || r.ConfigurationID != "rp" || len(r.Proofs) != 1 || r.Proofs[0] != "a.b.c" {
+		if err != nil || r.Draft != Final || r.ConfigurationID != "rp" || len(r.Proofs) != 1 || r.Proofs[0] != "a.b.c" {
 			t.Fatalf("%s: %+v %v", tt.name, r, err)
 		}
 		b, _ := json.Marshal(r)
-		if string(b) != good[0].in {
-			t.Fatalf("MarshalJSON = %s", b)
+		if string(b) != final {
+			t.Fatalf("%s: MarshalJSON = %s", tt.name, b)
 		}
 	}
 	const cfg = `"credential_configuration_id":"rp"`
@@ -133,18 +136,24 @@ func TestParseCredentialRequest(t *testing.T) {
 		{"proof and proofs", `{` + cfg + `,"proofs":{"jwt":["a"]},"proof":{"proof_type":"jwt","jwt":"a"}}`, CodeInvalidCredentialRequest},
 		{"draft proof type cwt", `{` + cfg + `,"proof":{"proof_type":"cwt","cwt":"a"}}`, CodeInvalidProof},
 		{"draft proof no type", `{` + cfg + `,"proof":{"jwt":"a"}}`, CodeInvalidProof},
-		{"draft proof extra", `{` + cfg + `,"proof":{"proof_type":"jwt","jwt":"a","key_attestation":"x"}}`, CodeInvalidProof},
+		{"draft proof case variant", `{` + cfg + `,"proof":{"Proof_Type":"jwt","jwt":"a"}}`, CodeInvalidProof},
 		{"draft proof no jwt", `{` + cfg + `,"proof":{"proof_type":"jwt"}}`, CodeInvalidProof},
+		{"draft proof not an object", `{` + cfg + `,"proof":"a.b.c"}`, CodeInvalidProof},
+		{"draft proof null", `{` + cfg + `,"proof":null}`, CodeInvalidProof},
 		{"missing configuration", `{"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"empty configuration", `{"credential_configuration_id":"","proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
 		{"numeric configuration", `{"credential_configuration_id":1,"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
-		{"unknown member", `{` + cfg + `,"proofs":{"jwt":["a"]},"credential_response_encryption":{}}`, CodeInvalidCredentialRequest},
-		{"credential_identifier", `{"credential_identifier":"x","proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"response encryption", `{` + cfg + `,"proofs":{"jwt":["a"]},"credential_response_encryption":{"jwk":{},"enc":"A256GCM"}}`, CodeInvalidEncryptionParameters},
+		{"response encryption null", `{` + cfg + `,"proofs":{"jwt":["a"]},"credential_response_encryption":null}`, CodeInvalidEncryptionParameters},
+		{"credential_identifier", `{"credential_identifier":"x","proofs":{"jwt":["a"]}}`, CodeUnknownCredentialIdentifier},
 		{"case variant member", `{"Credential_Configuration_Id":"rp","proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
+		{"case variant beside the member", `{` + cfg + `,"Proofs":{"jwt":["b"]},"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
 		{"duplicate member", `{` + cfg + `,` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeInvalidCredentialRequest},
 		{"duplicate inside proofs", `{` + cfg + `,"proofs":{"jwt":["a"],"jwt":["b"]}}`, CodeInvalidCredentialRequest},
-		{"other format", `{"format":"mso_mdoc",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
-		{"old format name", `{"format":"vc+sd-jwt",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
-		{"other vct", `{"vct":"urn:other",` + cfg + `,"proofs":{"jwt":["a"]}}`, CodeUnknownCredentialConfiguration},
+		{"draft 13 without vct", `{"format":"vc+sd-jwt","proof":{"proof_type":"jwt","jwt":"a"}}`, CodeInvalidCredentialRequest},
+		{"draft 13 numeric vct", `{"format":"vc+sd-jwt","vct":1,"proof":{"proof_type":"jwt","jwt":"a"}}`, CodeInvalidCredentialRequest},
+		{"draft 13 empty format", `{"format":"","vct":"v","proof":{"proof_type":"jwt","jwt":"a"}}`, CodeInvalidCredentialRequest},
+		{"draft 13 without proof", `{"format":"vc+sd-jwt","vct":"v"}`, CodeInvalidProof},
 		{"array body", `[]`, CodeInvalidCredentialRequest},
 		{"null body", `null`, CodeInvalidCredentialRequest},
 		{"not JSON", `proofs=a`, CodeInvalidCredentialRequest},
@@ -159,9 +168,69 @@ func TestParseCredentialRequest(t *testing.T) {
 	}
 }
 
+// TestDraft13Request covers how a draft-13 request (format and vct, the
+// single proof, no credential_configuration_id) is recognised and mapped
+// to the configuration the metadata offers.
+func TestDraft13Request(t *testing.T) {
+	t.Parallel()
+	m := NewIssuerMetadata("https://ep.example/hz", "https://ep.example/credential", "rp", credential.VCT, nil)
+	m.CredentialConfigurationsSupported["other"] = CredentialConfiguration{Format: Format, VCT: "urn:other"}
+	m.CredentialConfigurationsSupported["mdl"] = CredentialConfiguration{Format: "mso_mdoc"}
+	tests := []struct {
+		name, in string
+		id, code string
+	}{
+		{"draft 13 (vc+sd-jwt, proof)", `{"format":"vc+sd-jwt","vct":"` + credential.VCT + `","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "rp", ""},
+		{"draft 13 with the 1.0 format name", `{"format":"dc+sd-jwt","vct":"` + credential.VCT + `","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "rp", ""},
+		{"draft 14 (format, proofs)", `{"format":"vc+sd-jwt","vct":"` + credential.VCT + `","proofs":{"jwt":["a.b.c"]}}`, "rp", ""},
+		{"draft 13 with claims", `{"format":"vc+sd-jwt","vct":"` + credential.VCT + `","claims":{"nm":{}},"proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "rp", ""},
+		{"another vct of the format", `{"format":"vc+sd-jwt","vct":"urn:other","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "other", ""},
+		{"unknown vct", `{"format":"vc+sd-jwt","vct":"urn:nope","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "", CodeUnsupportedCredentialType},
+		{"unknown format", `{"format":"jwt_vc_json","credential_definition":{"type":["VerifiableCredential"]},"proof":{"proof_type":"jwt","jwt":"a.b.c"}}`, "", CodeUnsupportedCredentialFormat},
+		{"1.0 configuration", `{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`, "rp", ""},
+		{"1.0 unknown configuration", `{"credential_configuration_id":"nope","proofs":{"jwt":["a.b.c"]}}`, "", CodeUnknownCredentialConfiguration},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := ParseCredentialRequest([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantDraft := Draft13
+			if strings.Contains(tt.in, "credential_configuration_id") {
+				wantDraft = Final
+			}
+			if r.Draft != wantDraft || len(r.Proofs) != 1 || r.Proofs[0] != "a.b.c" {
+				t.Fatalf("%+v", r)
+			}
+			id, err := m.Configuration(r)
+			if tt.code != "" {
+				wantCode(t, err, tt.code)
+				return
+			}
+			if err != nil || id != tt.id {
+				t.Fatalf("configuration %q %v, want %q", id, err, tt.id)
+			}
+			// The request encodes back into its own draft's form.
+			b, _ := json.Marshal(r)
+			back, err := ParseCredentialRequest(b)
+			if err != nil || back.Draft != r.Draft || back.Format != r.Format || back.VCT != r.VCT || back.ConfigurationID != r.ConfigurationID {
+				t.Fatalf("round trip of %s: %+v %v", b, back, err)
+			}
+		})
+	}
+	b, _ := json.Marshal(Draft13CredentialResponse{Credential: "eyJ.x.y~"})
+	if string(b) != `{"credential":"eyJ.x.y~"}` {
+		t.Fatal(string(b))
+	}
+}
+
 func FuzzParseCredentialRequest(f *testing.F) {
 	f.Add([]byte(`{"credential_configuration_id":"rp","proofs":{"jwt":["a.b.c"]}}`))
 	f.Add([]byte(`{"credential_configuration_id":"rp","proof":{"proof_type":"jwt","jwt":"a.b.c"},"format":"dc+sd-jwt"}`))
+	f.Add([]byte(`{"format":"vc+sd-jwt","vct":"urn:epermit:rp:1","proof":{"proof_type":"jwt","jwt":"a.b.c"}}`))
+	m := NewIssuerMetadata("https://ep.example/hz", "https://ep.example/credential", "rp", credential.VCT, nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseCredentialRequest(data)
 		if err != nil {
@@ -170,8 +239,31 @@ func FuzzParseCredentialRequest(f *testing.F) {
 			}
 			return
 		}
-		if r.ConfigurationID == "" || len(r.Proofs) != 1 || r.Proofs[0] == "" {
+		if len(r.Proofs) != 1 || r.Proofs[0] == "" {
 			t.Fatalf("accepted %+v", r)
+		}
+		switch r.Draft {
+		case Final:
+			if r.ConfigurationID == "" {
+				t.Fatalf("accepted %+v", r)
+			}
+		case Draft13:
+			if r.ConfigurationID != "" || r.Format == "" {
+				t.Fatalf("accepted %+v", r)
+			}
+		default:
+			t.Fatalf("draft %d", r.Draft)
+		}
+		if id, err := m.Configuration(r); (err == nil) != (id == "rp") || (err != nil && CodeOf(err) == "") {
+			t.Fatalf("configuration %q %v", id, err)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseCredentialRequest(b)
+		if err != nil || back.Draft != r.Draft || back.ConfigurationID != r.ConfigurationID || back.Format != r.Format || back.VCT != r.VCT || back.Proofs[0] != r.Proofs[0] {
+			t.Fatalf("round trip of %s: %+v %v", b, back, err)
 		}
 	})
 }
@@ -227,9 +319,15 @@ func TestMetadata(t *testing.T) {
 		`"nonce_endpoint":"https://ep.example/zj/hz/nonce","display":[{"name":"Hangzhou Public Security Bureau","locale":"en"},{"name":"杭州市公安局","locale":"zh-CN"}],` +
 		`"credential_configurations_supported":{"epermit_rp":{"format":"dc+sd-jwt","vct":"urn:epermit:rp:1","scope":"epermit_rp",` +
 		`"cryptographic_binding_methods_supported":["jwk"],"credential_signing_alg_values_supported":["EdDSA"],` +
-		`"proof_types_supported":{"jwt":{"proof_signing_alg_values_supported":["EdDSA"]}}}}}`
+		`"proof_types_supported":{"jwt":{"proof_signing_alg_values_supported":["EdDSA","Ed25519"]}}}}}`
 	if string(b) != want {
 		t.Fatalf("issuer metadata\n%s\nwant\n%s", b, want)
+	}
+	// The proof algorithms are the metadata's own: changing them does not
+	// change ProofSigningAlgs.
+	m.CredentialConfigurationsSupported["epermit_rp"].ProofTypesSupported["jwt"].ProofSigningAlgValuesSupported[0] = "x"
+	if ProofSigningAlgs[0] != jws.AlgEdDSA {
+		t.Fatal("metadata shares ProofSigningAlgs")
 	}
 	a, _ := json.Marshal(NewAuthServerMetadata("https://ep.example/zj/hz", "https://ep.example/zj/hz/token"))
 	if string(a) != `{"issuer":"https://ep.example/zj/hz","token_endpoint":"https://ep.example/zj/hz/token","grant_types_supported":["urn:ietf:params:oauth:grant-type:pre-authorized_code"],"pre-authorized_grant_anonymous_access_supported":true}` {

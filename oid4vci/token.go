@@ -99,8 +99,3 @@ func ParseTokenResponse(body []byte) (TokenResponse, error) {
 	}
 	return r, nil
 }
-
-// NonceResponse is the body of a nonce endpoint response.
-type NonceResponse struct {
-	CNonce string `json:"c_nonce"`
-}

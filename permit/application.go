@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -173,8 +174,11 @@ type text struct{ zh, en string }
 // Stable problem codes.
 const (
 	codeRequired         = "required"
+	codeUnknownField     = "unknown_field"
+	codeWrongType        = "wrong_type"
 	codeTooLong          = "too_long"
 	codeInvalidText      = "invalid_text"
+	codeFormatChar       = "format_character"
 	codeInvalidDate      = "invalid_date"
 	codeDateInFuture     = "date_in_future"
 	codeBeforeBirth      = "before_birth"
@@ -198,8 +202,11 @@ const (
 
 var problemTexts = map[string]text{
 	codeRequired:         {"必须填写", "is required"},
+	codeUnknownField:     {"不是申领表的栏目", "is not a field of the application form"},
+	codeWrongType:        {"类型不对", "has a value of the wrong type"},
 	codeTooLong:          {"过长", "is too long"},
-	codeInvalidText:      {"含有控制字符或无效编码", "contains control characters or invalid UTF-8"},
+	codeInvalidText:      {"含有控制字符、换行符或无效编码", "contains control characters, line breaks or invalid UTF-8"},
+	codeFormatChar:       {"含有零宽空格、双向文本控制符等不可见的格式字符", "contains an invisible formatting character such as a zero-width space or a bidirectional override"},
 	codeInvalidDate:      {"不是有效日期", "is not a valid date"},
 	codeDateInFuture:     {"晚于当日", "is after today"},
 	codeBeforeBirth:      {"早于出生日期", "is before the date of birth"},
@@ -276,31 +283,52 @@ func fieldLabel(field string) text {
 type problems []Problem
 
 func (ps *problems) add(field, code string, err error) {
-	l := fieldLabel(field)
-	t := problemTexts[code]
-	*ps = append(*ps, Problem{
-		Field: field,
-		Code:  code,
-		ZH:    l.zh + "：" + t.zh,
-		EN:    l.en + ": " + t.en,
-		Err:   err,
-	})
+	ps.addDetail(field, code, text{}, err)
 }
 
-// text checks a free-text field: required (after trimming white space), at most max characters, valid UTF-8 and
-// free of control characters.
+// addDetail adds a problem whose descriptions end with detail in parentheses, such as the character at fault.
+func (ps *problems) addDetail(field, code string, detail text, err error) {
+	l := fieldLabel(field)
+	t := problemTexts[code]
+	p := Problem{Field: field, Code: code, ZH: l.zh + "：" + t.zh, EN: l.en + ": " + t.en, Err: err}
+	if detail != (text{}) {
+		p.ZH += "（" + detail.zh + "）"
+		p.EN += " (" + detail.en + ")"
+	}
+	*ps = append(*ps, p)
+}
+
+// text checks a free-text field: required (after trimming white space), at most max characters, valid UTF-8,
+// free of control characters and line separators, and free of invisible format characters (Unicode category Cf:
+// zero-width spaces, bidirectional overrides and isolates, byte order marks), which would make the text read
+// differently from what it holds.
 func (ps *problems) text(field, s string, max int, required bool) {
+	format := strings.IndexFunc(s, isFormat)
 	switch {
 	case strings.TrimSpace(s) == "":
 		if required {
 			ps.add(field, codeRequired, nil)
 		}
-	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case !utf8.ValidString(s) || strings.IndexFunc(s, isControl) >= 0:
 		ps.add(field, codeInvalidText, nil)
+	case format >= 0:
+		r, _ := utf8.DecodeRuneInString(s[format:])
+		at := utf8.RuneCountInString(s[:format]) + 1
+		ps.addDetail(field, codeFormatChar, text{fmt.Sprintf("U+%04X，第 %d 个字符", r, at), fmt.Sprintf("U+%04X, character %d", r, at)},
+			fmt.Errorf("permit: %s: format character U+%04X at character %d", field, r, at))
 	case utf8.RuneCountInString(s) > max:
 		ps.add(field, codeTooLong, nil)
 	}
 }
+
+// isControl reports whether r is a control character (C0, DEL, C1) or a line or paragraph separator.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
+}
+
+// isFormat reports whether r is an invisible format character, Unicode category Cf (U+200B, U+202E, U+2066 to
+// U+2069, U+FEFF and the like).
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // citizenID checks an identity number and reports whether it is valid.
 func (ps *problems) citizenID(field, id string) bool {
@@ -442,19 +470,80 @@ func (a *Application) Validate() error {
 	return nil
 }
 
-// ParseApplication decodes one JSON application strictly: unknown fields, trailing data and malformed dates are
-// refused. It does not validate the application; call [Application.Validate] or [Decide] next.
+// ParseApplication decodes one JSON application. The body must be one JSON
+// object and nothing after it; otherwise the error is a plain one. Inside it,
+// every problem is collected at once, as an applicant correcting a form
+// expects (Art. 9): an unknown field, a value of the wrong type, a date that
+// is not a calendar day, and, when there is any such problem, the problems
+// [Application.Validate] finds in the fields that did parse — all in one
+// [*ValidationError]. When the form parses, it is returned unvalidated: call
+// [Application.Validate] or [Decide] next.
 func ParseApplication(data []byte) (Application, error) {
+	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var a Application
-	if err := dec.Decode(&a); err != nil {
+	if err := dec.Decode(&raw); err != nil {
 		return Application{}, fmt.Errorf("permit: parse application: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Application{}, fmt.Errorf("permit: parse application: trailing data after the JSON object")
 	}
-	return a, nil
+	if raw == nil {
+		return Application{}, fmt.Errorf("permit: parse application: not a JSON object")
+	}
+	var a Application
+	targets := map[string]any{
+		"name": &a.Name, "sex": &a.Sex, "ethnicity": &a.Ethnicity, "birth_date": &a.BirthDate, "citizen_id": &a.CitizenID,
+		"photo_sha256": &a.PhotoSHA256, "household_address": &a.HouseholdAddress, "household_division": &a.HouseholdDivision,
+		"residence_address": &a.ResidenceAddress, "residence_division": &a.ResidenceDivision, "residence_since": &a.ResidenceSince,
+		"basis": &a.Basis, "guardian": &a.Guardian,
+	}
+	var ps problems
+	failed := map[string]bool{}
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		target, ok := targets[name]
+		if !ok {
+			ps.add(name, codeUnknownField, nil)
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(raw[name]))
+		d.DisallowUnknownFields()
+		if err := d.Decode(target); err != nil {
+			failed[name] = true
+			code := codeWrongType
+			if errors.Is(err, ErrInvalidDate) {
+				code = codeInvalidDate
+			} else if strings.Contains(err.Error(), "unknown field") {
+				code = codeUnknownField
+			}
+			ps.addDetail(name, code, text{clip(err.Error()), clip(err.Error())}, err)
+		}
+	}
+	if len(ps) == 0 {
+		return a, nil
+	}
+	// The problems of the fields that parsed, but not again those that did not.
+	for _, p := range a.problems() {
+		top, _, _ := strings.Cut(p.Field, ".")
+		top, _, _ = strings.Cut(top, "[")
+		if !failed[top] {
+			ps = append(ps, p)
+		}
+	}
+	return a, &ValidationError{Problems: ps, kind: ErrInvalidApplication}
+}
+
+// clip shortens a decoder's message quoted in a problem.
+func clip(s string) string {
+	s = strings.TrimPrefix(s, "json: ")
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
 }
 
 // PhotoDigest returns the value of [Application.PhotoSHA256] for a photo: the unpadded base64url encoding of the

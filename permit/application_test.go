@@ -2,6 +2,7 @@ package permit
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -52,6 +53,19 @@ func TestValidateProblems(t *testing.T) {
 		{"no name", func(a *Application) { a.Name = "  " }, []want{{"name", "required"}}},
 		{"control char in name", func(a *Application) { a.Name = "李\x00明" }, []want{{"name", "invalid_text"}}},
 		{"bad utf-8 in address", func(a *Application) { a.ResidenceAddress = "杭州\xff" }, []want{{"residence_address", "invalid_text"}}},
+		{"line separator in address", func(a *Application) { a.HouseholdAddress = "北京\u2028朝阳" }, []want{{"household_address", "invalid_text"}}},
+		{"ESC in name", func(a *Application) { a.Name = "李\x1b[2J明" }, []want{{"name", "invalid_text"}}},
+		{"C1 CSI in name", func(a *Application) { a.Name = "李\u009b2J明" }, []want{{"name", "invalid_text"}}},
+		{"zero-width space in name", func(a *Application) { a.Name = "李\u200b明" }, []want{{"name", "format_character"}}},
+		{"RLO in residence address", func(a *Application) { a.ResidenceAddress += "\u202e" }, []want{{"residence_address", "format_character"}}},
+		{"isolate in household address", func(a *Application) { a.HouseholdAddress = "\u2066北京\u2069" }, []want{{"household_address", "format_character"}}},
+		{"BOM in guardian name", func(a *Application) {
+			a.Guardian = &Guardian{Name: "\ufeff陈静", CitizenID: "340104198803020044", Relation: "mother"}
+		}, []want{{"guardian.name", "format_character"}}},
+		{"LRM in relation", func(a *Application) {
+			a.Guardian = &Guardian{Name: "陈静", CitizenID: "340104198803020044", Relation: "mother\u200e"}
+		}, []want{{"guardian.relation", "format_character"}}},
+		{"soft hyphen in evidence", func(a *Application) { a.Basis[0].Evidence = "HZ\u00ad1" }, []want{{"basis[0].evidence", "format_character"}}},
 		{"long name", func(a *Application) { a.Name = strings.Repeat("名", 65) }, []want{{"name", "too_long"}}},
 		{"no sex", func(a *Application) { a.Sex = "" }, []want{{"sex", "required"}}},
 		{"sex word", func(a *Application) { a.Sex = "male" }, []want{{"sex", "sex_unknown"}}},
@@ -142,6 +156,41 @@ func TestValidateReportsAllAtOnce(t *testing.T) {
 	}
 }
 
+// TestFormatCharacterReason: the problem names the invisible character and where it is, in both languages, so
+// that an applicant who pasted a name can find what to remove.
+func TestFormatCharacterReason(t *testing.T) {
+	t.Parallel()
+	for _, r := range []rune{0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+		0x2060, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF, 0x061C, 0xE0041} {
+		a := validApp()
+		a.Name = "李" + string(r) + "明"
+		var ve *ValidationError
+		if !errors.As(a.Validate(), &ve) || len(ve.Problems) != 1 {
+			t.Errorf("U+%04X in a name: Validate() = %v", r, a.Validate())
+			continue
+		}
+		p := ve.Problems[0]
+		code := fmt.Sprintf("U+%04X", r)
+		if p.Code != "format_character" || !strings.Contains(p.EN, code+", character 2") || !strings.Contains(p.ZH, code+"，第 2 个字符") ||
+			!strings.HasPrefix(p.ZH, "姓名：含有零宽空格、双向文本控制符等不可见的格式字符") || !strings.HasPrefix(p.EN, "Name: contains an invisible formatting character") {
+			t.Errorf("U+%04X: %+v", r, p)
+		}
+	}
+	// Visible text of every script the regulations' forms meet is not affected.
+	a := validApp()
+	a.Name, a.ResidenceAddress = "阿依古丽·买买提", "浙江省杭州市西湖区示例街 88 号 (B 座) 1203-2 室"
+	if err := a.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+	// Decide reports it as an invalid application, with the field and the reason.
+	a.Name = "李明\u202e"
+	d := Decide(a, d(2026, 11, 27))
+	if d.Eligible || len(d.Unmet) != 1 || d.Unmet[0].Field != "name" || d.Unmet[0].Reason != "format_character" ||
+		!strings.Contains(d.Unmet[0].EN, "bidirectional override (U+202E, character 3)") {
+		t.Errorf("Decide = %+v", d)
+	}
+}
+
 func TestValidateNil(t *testing.T) {
 	t.Parallel()
 	var a *Application
@@ -190,6 +239,40 @@ func BenchmarkApplicationValidate(b *testing.B) {
 	for b.Loop() {
 		if err := a.Validate(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestParseApplicationListsEveryProblem: a form with several problems —
+// unknown fields, a bad date, a wrong type, and invalid values elsewhere —
+// gets all of them in one answer.
+func TestParseApplicationListsEveryProblem(t *testing.T) {
+	body := `{"name":"李\u200b明","sex":"M","ethnicity":"01","birth_date":"1992-02-30","citizen_id":"110105199208140517",
+		"household_address":"北京市","household_division":"110105","residence_address":"杭州市","residence_division":330106,
+		"residence_since":"2024-03-15","basis":[{"kind":"employment","evidence":"x"}],"salary":1,"Nickname":"x"}`
+	_, err := ParseApplication([]byte(body))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidApplication) {
+		t.Fatalf("err = %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range ve.Problems {
+		got[p.Field] = p.Code
+		if p.ZH == "" || p.EN == "" {
+			t.Errorf("problem %+v without its texts", p)
+		}
+	}
+	want := map[string]string{"birth_date": "invalid_date", "residence_division": "wrong_type", "salary": "unknown_field",
+		"Nickname": "unknown_field", "name": "format_character"}
+	for f, c := range want {
+		if got[f] != c {
+			t.Errorf("field %s: %q, want %q (all: %v)", f, got[f], c, got)
+		}
+	}
+	// Not a JSON object at all: a plain error.
+	for _, bad := range []string{`[1]`, `{"name":`, `{} {}`, `null`} {
+		if _, err := ParseApplication([]byte(bad)); err == nil || errors.As(err, &ve) {
+			t.Errorf("%s: %v", bad, err)
 		}
 	}
 }

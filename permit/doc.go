@@ -23,11 +23,17 @@
 //   - Art. 4 and 9: every particular is present and well formed; each such problem is reported as
 //     CodeInvalidApplication with the field and a [Problem] code.
 //
-// Problem codes: required, too_long, invalid_text, invalid_date, date_in_future, before_birth, sex_unknown,
-// citizen_id_mismatch, ethnicity_unknown, division_invalid, photo_digest_invalid, basis_kind_unknown,
+// Problem codes: unknown_field and wrong_type (from [ParseApplication], which reports them together with every
+// other problem of the form), required, too_long, invalid_text, format_character, invalid_date, date_in_future, before_birth,
+// sex_unknown, citizen_id_mismatch, ethnicity_unknown, division_invalid, photo_digest_invalid, basis_kind_unknown,
 // guardian_is_applicant, guardian_not_adult, citizen_id_length, citizen_id_format, citizen_id_division,
 // citizen_id_birth_date, citizen_id_checksum, and for permits number_invalid, number_mismatch,
 // valid_until_not_after_issue.
+//
+// Free-text fields (names, addresses, evidence references, the guardian's relation, the issuing authority) refuse
+// control characters and line separators (invalid_text) and invisible format characters of Unicode category Cf
+// (format_character: zero-width spaces, bidirectional overrides and isolates such as U+202E and U+2066 to U+2069,
+// byte order marks), which make a name read differently from what it holds; the problem names the character.
 //
 // # Identity numbers, divisions, ethnic groups
 //

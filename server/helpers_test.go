@@ -257,15 +257,32 @@ func (ts *testServer) redeem(t testing.TB, offerURI string) oid4vci.TokenRespons
 	return tr
 }
 
-// credentialRequest asks for the credential with a proof by holder.
+// newNonce gets a c_nonce from the nonce endpoint.
+func (ts *testServer) newNonce(t testing.TB) string {
+	t.Helper()
+	var n oid4vci.NonceResponse
+	ts.must(t, req{method: "POST", path: "/nonce"}, http.StatusOK, &n)
+	return n.CNonce
+}
+
+// credentialRequest asks for the credential with a proof by holder over a
+// fresh nonce from the nonce endpoint.
 func (ts *testServer) credentialRequest(t testing.TB, tr oid4vci.TokenResponse, holder crypto.Signer, aud string) req {
 	t.Helper()
-	proof, err := oid4vci.NewProof(holder, aud, tr.CNonce, ts.clock())
+	proof, err := oid4vci.NewProof(holder, aud, ts.newNonce(t), ts.clock())
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := oid4vci.CredentialRequest{ConfigurationID: ConfigurationID, Proofs: []string{proof}}.MarshalJSON()
 	return req{method: "POST", path: "/credential", token: tr.AccessToken, body: body}
+}
+
+// reissueOffer makes a new offer for a permit and returns its URI.
+func (ts *testServer) reissueOffer(t testing.TB, no string) string {
+	t.Helper()
+	var p PermitResponse
+	ts.must(t, req{method: "POST", path: "/v1/permits/" + no + "/offers", token: ts.tokens[issuer.RoleOfficer]}, http.StatusCreated, &p)
+	return p.Offer.URI
 }
 
 // issue runs the whole flow for the n-th person and returns the permit and credential.

@@ -1,9 +1,14 @@
 package server
 
 import (
+	"compress/gzip"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +16,7 @@ import (
 	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/sdjwt"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/trust"
 )
@@ -176,6 +182,154 @@ func TestMetricsToken(t *testing.T) {
 	}{{"", 401}, {"wrong", 401}, {"scrape-me", 200}} {
 		if w := ts.do(req{method: "GET", path: "/metrics", token: tc.token}); w.Code != tc.code {
 			t.Errorf("token %q: %d, want %d", tc.token, w.Code, tc.code)
+		}
+	}
+}
+
+// TestPublicDocuments: every public document has an ETag and Cache-Control,
+// answers conditional requests, may be read from any origin, and goes
+// gzip-compressed to clients that take it. The OpenID4VCI metadata is also
+// served where clients of earlier drafts look for it.
+func TestPublicDocuments(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.issue(t, 1, testKey(25))
+	for _, path := range []string{
+		"/.well-known/jwks.json", "/trust-list", "/status/hz-1",
+		"/.well-known/jwt-vc-issuer", "/.well-known/jwt-vc-issuer/hz",
+		"/.well-known/openid-credential-issuer", "/.well-known/openid-credential-issuer/hz", "/hz/.well-known/openid-credential-issuer",
+		"/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server/hz", "/hz/.well-known/oauth-authorization-server",
+	} {
+		w := ts.must(t, req{method: "GET", path: path}, 200, nil)
+		h := w.Header()
+		etag := h.Get("ETag")
+		if !strings.HasPrefix(etag, `"`) || !strings.HasPrefix(h.Get("Cache-Control"), "public, max-age=") ||
+			h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Content-Encoding") != "" || h.Get("Vary") != "Accept-Encoding" {
+			t.Errorf("GET %s: headers %v", path, h)
+			continue
+		}
+		if w := ts.do(req{method: "GET", path: path, header: map[string]string{"If-None-Match": etag}}); w.Code != http.StatusNotModified || w.Body.Len() != 0 {
+			t.Errorf("GET %s with its ETag: %d", path, w.Code)
+		}
+		if w := ts.do(req{method: "HEAD", path: path}); w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("ETag") != etag {
+			t.Errorf("HEAD %s: %d %v", path, w.Code, w.Header())
+		}
+		gz := ts.must(t, req{method: "GET", path: path, header: map[string]string{"Accept-Encoding": "br;q=1, gzip;q=0.8"}}, 200, nil)
+		if gz.Header().Get("Content-Encoding") != "gzip" {
+			// Only documents that shrink are compressed.
+			if gz.Body.String() != w.Body.String() || w.Body.Len() > 512 {
+				t.Errorf("GET %s (%d bytes) with gzip: not compressed", path, w.Body.Len())
+			}
+			continue
+		}
+		zr, err := gzip.NewReader(gz.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || string(plain) != w.Body.String() || gz.Header().Get("ETag") != "W/"+etag || gz.Body.Len() >= w.Body.Len() {
+			t.Errorf("GET %s gzipped: etag %q, %d -> %d bytes, %v", path, gz.Header().Get("ETag"), w.Body.Len(), gz.Body.Len(), err)
+		}
+		if w := ts.do(req{method: "GET", path: path, header: map[string]string{"If-None-Match": "W/" + etag, "Accept-Encoding": "gzip"}}); w.Code != http.StatusNotModified {
+			t.Errorf("GET %s with its weak ETag: %d", path, w.Code)
+		}
+		if w := ts.do(req{method: "GET", path: path, header: map[string]string{"Accept-Encoding": "gzip;q=0"}}); w.Header().Get("Content-Encoding") != "" {
+			t.Errorf("GET %s: gzip sent to a client that refuses it", path)
+		}
+	}
+	// The metadata at the appended path is the same document.
+	a := ts.must(t, req{method: "GET", path: "/.well-known/openid-credential-issuer/hz"}, 200, nil)
+	b := ts.must(t, req{method: "GET", path: "/hz/.well-known/openid-credential-issuer"}, 200, nil)
+	if a.Body.String() != b.Body.String() {
+		t.Fatal("the two metadata locations differ")
+	}
+	for _, path := range []string{"/nope/.well-known/openid-credential-issuer", "/nope/.well-known/oauth-authorization-server"} {
+		if w := ts.do(req{method: "GET", path: path}); w.Code != 404 || errorCode(w) != "not_found" {
+			t.Errorf("GET %s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	if w := ts.do(req{method: "POST", path: "/hz/.well-known/openid-credential-issuer"}); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST to metadata: %d", w.Code)
+	}
+}
+
+// TestIssuerMetadataDisplay: the metadata names the nonce endpoint, the
+// accepted proof algorithms, and the authority and the permit card in
+// Chinese and English.
+func TestIssuerMetadataDisplay(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	var m oid4vci.IssuerMetadata
+	ts.must(t, req{method: "GET", path: "/.well-known/openid-credential-issuer/hz"}, 200, &m)
+	if m.NonceEndpoint != testBase+"/nonce" || len(m.Display) != 2 || m.Display[0] != (oid4vci.Display{Name: "杭州市公安局", Locale: "zh-CN"}) ||
+		m.Display[1] != (oid4vci.Display{Name: "Hangzhou PSB", Locale: "en"}) {
+		t.Fatalf("metadata %+v", m)
+	}
+	cc := m.CredentialConfigurationsSupported[ConfigurationID]
+	if got := cc.ProofTypesSupported["jwt"].ProofSigningAlgValuesSupported; !slices.Equal(got, []string{"EdDSA", "Ed25519"}) {
+		t.Fatalf("proof algorithms %v", got)
+	}
+	d := cc.CredentialMetadata.Display
+	if len(d) != 2 || d[0].Locale != "zh-CN" || d[0].Name != "电子居住证" || !strings.Contains(d[0].Description, "杭州市公安局") ||
+		d[1].Locale != "en" || !strings.Contains(d[1].Description, "Hangzhou PSB") || !strings.Contains(d[1].Description, "not an identity card") {
+		t.Fatalf("credential display %+v", d)
+	}
+	// Every claim of the credential has a name in both languages, and every
+	// named claim is in the credential.
+	_, cred := ts.issue(t, 1, testKey(41))
+	pres, err := sdjwt.Split(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(pres.IssuerJWT, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	for _, enc := range pres.Disclosures {
+		dis, err := sdjwt.ParseDisclosure(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims[dis.Name] = dis.Value
+	}
+	named := map[string]bool{}
+	for _, c := range cc.CredentialMetadata.Claims {
+		var v any = claims
+		for _, seg := range c.Path {
+			obj, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("claim %v: not in the credential", c.Path)
+			}
+			v = obj[seg.(string)]
+		}
+		if (v == nil && c.Mandatory) || len(c.Display) != 2 || c.Display[0].Locale != "zh-CN" || c.Display[1].Locale != "en" {
+			t.Errorf("claim %v: value %v, display %+v", c.Path, v, c.Display)
+		}
+		named[fmt.Sprint(c.Path)] = true
+	}
+	for name := range claims {
+		switch name {
+		case "iss", "vct", "iat", "exp", "status", "cnf", "_sd", "_sd_alg":
+		default:
+			if !named[fmt.Sprint([]any{name})] {
+				t.Errorf("claim %q has no display name", name)
+			}
+		}
+	}
+}
+
+func TestReservedSlug(t *testing.T) {
+	t.Parallel()
+	for _, slug := range []string{"nonce", "v1", "status", "wallet"} {
+		ring, _ := keys.NewRing(keys.Entry{Signer: testKey(5)})
+		svc := newService(t, time.Now, &Authority{Slug: slug, Region: "33", Name: trust.Text{ZH: "x", EN: "x"}, Keys: ring})
+		_, err := New(Config{BaseURL: testBase, Root: testKey(1), Service: svc})
+		if err == nil || !strings.Contains(err.Error(), "path of the service") {
+			t.Errorf("slug %q: %v", slug, err)
 		}
 	}
 }

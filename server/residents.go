@@ -13,8 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/permit"
 )
 
 // MaxPhoto is the largest photo an application may carry, in bytes.

@@ -75,7 +75,14 @@ func TestSubmit(t *testing.T) {
 				}
 			}},
 		{name: "unknown top-level field", body: map[string]any{"application": adult(2), "admin": true}, code: 400, err: "malformed_body"},
-		{name: "unknown form field", body: map[string]any{"application": merge(adult(3), map[string]any{"salary": 1})}, code: 400, err: "malformed_application"},
+		{name: "unknown form field", body: map[string]any{"application": merge(adult(3), map[string]any{"salary": 1})}, code: 400, err: "invalid_application"},
+		{name: "every problem at once", body: map[string]any{"application": merge(adult(8), map[string]any{"salary": 1, "birth_date": "1992-02-30", "residence_since": 2024})}, code: 400, err: "invalid_application", check: func(t *testing.T, b []byte) {
+			for _, want := range []string{`"salary"`, `"unknown_field"`, `"invalid_date"`, `"wrong_type"`} {
+				if !bytes.Contains(b, []byte(want)) {
+					t.Errorf("the answer lacks %s: %s", want, b)
+				}
+			}
+		}},
 		{name: "missing application", body: map[string]any{}, code: 400, err: "malformed_body"},
 		{name: "malformed json", body: `{"application": {`, code: 400, err: "malformed_body"},
 		{name: "trailing data", body: `{"application": {}} {}`, code: 400, err: "malformed_body"},

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +36,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
-	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/permit"
 )
 
 // Authority is an issuing authority hosted by the service.
@@ -107,6 +108,11 @@ type Server struct {
 	trustVer   int64
 }
 
+// reservedSlugs are the first path segments of the service's own routes:
+// an authority's issuer identifier BASE/SLUG, and the metadata under
+// BASE/SLUG/.well-known/, must not fall on them.
+var reservedSlugs = []string{"app", "credential", "healthz", "metrics", "nonce", "officer", "readyz", "status", "token", "trust-list", "v1", "verify", "wallet"}
+
 // New checks cfg and returns a server with every route in place.
 func New(cfg Config) (*Server, error) {
 	u, err := url.Parse(cfg.BaseURL)
@@ -140,6 +146,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.SessionIdle == 0 {
 		cfg.SessionIdle = 15 * time.Minute
+	}
+	for _, a := range cfg.Service.Authorities() {
+		if slices.Contains(reservedSlugs, a.Slug) {
+			return nil, fmt.Errorf("server: authority %q: the slug is a path of the service (%s)", a.Slug, strings.Join(reservedSlugs, ", "))
+		}
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, statusCache: map[string]*cached{}}
 	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand); err != nil {
@@ -206,6 +217,10 @@ func (s *Server) routes() *echo.Echo {
 	e.Match(getHead, "/.well-known/openid-credential-issuer/:slug", s.credentialIssuerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/.well-known/oauth-authorization-server/:slug", s.authServerMetadata)
+	// The same documents where clients of earlier drafts look: the
+	// well-known suffix appended to the issuer identifier.
+	e.Match(getHead, "/:slug/.well-known/openid-credential-issuer", s.credentialIssuerMetadata)
+	e.Match(getHead, "/:slug/.well-known/oauth-authorization-server", s.authServerMetadata)
 	e.Match(getHead, "/trust-list", s.trustList)
 	e.Match(getHead, "/status/:list", s.statusList)
 
@@ -239,6 +254,7 @@ func (s *Server) routes() *echo.Echo {
 	e.DELETE("/v1/session", s.logout)
 
 	e.POST("/token", s.token, limited)
+	e.POST("/nonce", s.nonce)
 	e.POST("/credential", s.credential)
 	e.POST("/credential/refresh", s.refresh, limited)
 
@@ -266,11 +282,12 @@ func (s *Server) metricsAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// noStore keeps the answers of the /v1/ API, /token and /credential out of
-// every cache: they carry offers (bearer codes), secrets and personal data.
+// noStore keeps the answers of the /v1/ API, /token, /nonce and /credential
+// out of every cache: they carry offers (bearer codes), secrets, nonces and
+// personal data.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || strings.HasPrefix(p, "/credential") {
+		if p := c.Request().URL.Path; strings.HasPrefix(p, "/v1/") || p == "/token" || p == "/nonce" || strings.HasPrefix(p, "/credential") {
 			c.Response().Header().Set("Cache-Control", "no-store")
 		}
 		return next(c)

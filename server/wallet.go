@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,9 +14,11 @@ import (
 	"github.com/epermit/epermit/oid4vci"
 )
 
-// Lifetimes of the wallet flow's grants.
+// Lifetimes of the wallet flow's grants. The access token is a bearer
+// token, so it lives no longer than OpenID4VCI 1.0 section 13.10 allows one
+// that is not sender-constrained (and works once).
 const (
-	accessTTL   = 10 * time.Minute
+	accessTTL   = 5 * time.Minute
 	proofMaxAge = 5 * time.Minute
 )
 
@@ -32,7 +32,19 @@ func oauthError(c echo.Context, status int, err error) error {
 	return c.JSON(status, oe)
 }
 
-// token redeems a pre-authorized code for an access token and a nonce.
+// nonce hands out a fresh c_nonce (OpenID4VCI 1.0 section 7). The request
+// needs no access token and its body, if any, is ignored.
+func (s *Server) nonce(c echo.Context) error {
+	nonce, _, err := s.svc.NewNonce(s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, oid4vci.NonceResponse{CNonce: nonce})
+}
+
+// token redeems a pre-authorized code for an access token. Its answer also
+// carries a c_nonce, for wallets of the drafts before the nonce endpoint.
 func (s *Server) token(c echo.Context) error {
 	if _, err := c.FormParams(); err != nil {
 		var he *echo.HTTPError
@@ -48,6 +60,10 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, err)
 	}
+	if req.TxCode != "" {
+		// Offers here carry no tx_code (OpenID4VCI 1.0 section 6.3).
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "this offer has no transaction code: send no tx_code"})
+	}
 	r, err := s.svc.RedeemOffer(c.Request().Context(), req.PreAuthorizedCode, s.cfg.Now())
 	if errors.Is(err, issuer.ErrInvalidGrant) {
 		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_grant", Description: "the pre-authorized code is unknown, used or expired"})
@@ -62,7 +78,8 @@ func (s *Server) token(c echo.Context) error {
 }
 
 // credential issues the credential of a redeemed offer, bound to the key the
-// wallet proves it holds.
+// wallet proves it holds over a c_nonce of this service. A draft-13 request
+// is answered in that draft's form.
 func (s *Server) credential(c echo.Context) error {
 	secret, ok := bearer(c.Request())
 	if !ok {
@@ -82,68 +99,74 @@ func (s *Server) credential(c echo.Context) error {
 	}
 	req, err := oid4vci.ParseCredentialRequest(body)
 	if err != nil {
+		if oid4vci.CodeOf(err) == oid4vci.CodeInvalidProof {
+			return s.proofError(c, req, err)
+		}
 		return oauthError(c, http.StatusBadRequest, err)
-	}
-	if req.ConfigurationID != "" && req.ConfigurationID != ConfigurationID {
-		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "unknown_credential_configuration", Description: "this issuer offers " + ConfigurationID})
 	}
 	a := s.svc.Authority(access.Authority)
 	if a == nil {
 		return apiError(http.StatusConflict, "no_authority", "the authority is no longer hosted here")
 	}
+	if _, err := s.issuerMetadata(a).Configuration(req); err != nil {
+		return oauthError(c, http.StatusBadRequest, err)
+	}
 	proof, err := s.verifyProof(req.Proofs[0], a, now)
 	if err != nil {
-		return oauthError(c, http.StatusBadRequest, err)
+		return s.proofError(c, req, err)
 	}
 	out, err := s.svc.IssueCredential(ctx, secret, proof, now)
 	if err != nil {
-		return s.walletError(c, err)
+		return s.walletError(c, req, err)
 	}
 	s.metrics.issued.WithLabelValues(a.Slug).Inc()
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if req.Draft == oid4vci.Draft13 {
+		return c.JSON(http.StatusOK, oid4vci.Draft13CredentialResponse{Credential: out.Credential})
+	}
 	return c.JSON(http.StatusOK, oid4vci.CredentialResponse{Credentials: []oid4vci.IssuedCredential{{Credential: out.Credential}}})
+}
+
+// proofError answers a refused proof. A draft-13 wallet learns nonces only
+// from the token response and from these answers (draft 13, section
+// 7.3.2), so it gets a fresh one to sign over next.
+func (s *Server) proofError(c echo.Context, req oid4vci.CredentialRequest, err error) error {
+	var oe *oid4vci.Error
+	if req.Draft == oid4vci.Draft13 && errors.As(err, &oe) {
+		nonce, expires, nerr := s.svc.NewNonce(s.cfg.Now())
+		if nerr != nil {
+			return nerr
+		}
+		e := *oe
+		e.CNonce, e.CNonceExpiresIn = nonce, int(expires.Sub(s.cfg.Now()).Seconds())
+		err = &e
+	}
+	return oauthError(c, http.StatusBadRequest, err)
 }
 
 // verifyProof checks a wallet's key proof for the authority and returns the
 // key it proves with the c_nonce it signed; the service checks the nonce
 // (its MAC, expiry and single use) when it spends it.
 func (s *Server) verifyProof(jwt string, a *Authority, now time.Time) (issuer.Proof, error) {
-	nonce := proofNonce(jwt)
+	nonce, err := oid4vci.ProofNonce(jwt)
+	if err != nil {
+		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeOf(err)).Inc()
+		return issuer.Proof{}, err
+	}
 	holder, err := oid4vci.VerifyProof(jwt, s.issuerID(a), nonce, now, proofMaxAge)
 	if err != nil {
 		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeOf(err)).Inc()
 		return issuer.Proof{}, err
 	}
 	if nonce == "" {
-		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidNonce).Inc()
-		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidNonce, Description: "the proof has no nonce; get a c_nonce and sign it"}
+		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidProof).Inc()
+		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof has no nonce: get a c_nonce from the nonce endpoint"}
 	}
 	return issuer.Proof{Holder: keys.PublicJWK(holder), Nonce: nonce}, nil
 }
 
-// proofNonce returns the nonce claim of a proof, unverified: VerifyProof
-// then checks the proof carries exactly it, and the service checks it is one
-// of its own.
-func proofNonce(jwt string) string {
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 || len(parts[1]) > 8<<10 {
-		return ""
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Nonce string `json:"nonce"`
-	}
-	if json.Unmarshal(raw, &c) != nil {
-		return ""
-	}
-	return c.Nonce
-}
-
 // walletError answers a refusal of the service in the OAuth error format.
-func (s *Server) walletError(c echo.Context, err error) error {
+func (s *Server) walletError(c echo.Context, req oid4vci.CredentialRequest, err error) error {
 	var e *issuer.Error
 	if !errors.As(err, &e) {
 		return err
@@ -151,13 +174,13 @@ func (s *Server) walletError(c echo.Context, err error) error {
 	switch {
 	case e.Code == "invalid_nonce":
 		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidNonce).Inc()
-		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: oid4vci.CodeInvalidNonce, Description: e.EN})
+		return s.proofError(c, req, &oid4vci.Error{Code: oid4vci.CodeInvalidNonce, Description: "the proof's nonce is unknown, used or expired: get a new c_nonce from the nonce endpoint"})
 	case e.Kind == issuer.KindInvalidGrant:
 		c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return oauthError(c, http.StatusUnauthorized, &oid4vci.Error{Code: "invalid_token", Description: "the access token was used meanwhile"})
 	case e.Code == "holder_mismatch":
 		s.metrics.proofsFailed.WithLabelValues("holder_mismatch").Inc()
-		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: e.EN})
+		return s.proofError(c, req, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: e.EN})
 	}
 	return err
 }
@@ -202,7 +225,7 @@ func (s *Server) refresh(c echo.Context) error {
 		if errors.As(err, &e) && e.Kind != issuer.KindInvalidGrant && e.Code != "holder_mismatch" {
 			return err
 		}
-		return s.walletError(c, err)
+		return s.walletError(c, oid4vci.CredentialRequest{}, err)
 	}
 	s.metrics.issued.WithLabelValues(out.Authority).Inc()
 	c.Response().Header().Set("Cache-Control", "no-store")

@@ -74,7 +74,22 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: token: %w", err)
 	}
-	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, tr.CNonce, now)
+	// OpenID4VCI 1.0 section 7: an issuer that publishes a nonce endpoint
+	// wants the proof over a nonce from there; the token response's c_nonce
+	// serves issuers of earlier drafts.
+	nonce := tr.CNonce
+	if meta.NonceEndpoint != "" {
+		body, err := h.post(meta.NonceEndpoint, "", "", nil)
+		if err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: nonce: %w", err)
+		}
+		nr, err := oid4vci.ParseNonceResponse(body)
+		if err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: nonce: %w", err)
+		}
+		nonce = nr.CNonce
+	}
+	proof, err := oid4vci.NewProof(w.key, o.CredentialIssuer, nonce, now)
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
 	}

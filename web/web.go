@@ -9,7 +9,6 @@ package web
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -23,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/epermit/epermit/internal/httpgzip"
 )
 
 //go:embed all:static
@@ -52,13 +53,7 @@ func (f *file) gzipped() []byte {
 		if len(f.body) < 1024 || strings.HasPrefix(f.ctype, "image/png") {
 			return
 		}
-		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zw.Write(f.body)
-		zw.Close()
-		if b.Len() < len(f.body) {
-			f.gz = b.Bytes()
-		}
+		f.gz = httpgzip.Compress(f.body)
 	})
 	return f.gz
 }
@@ -145,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Add("Vary", "Accept-Encoding")
 	body := f.body
-	if gz := f.gzipped(); gz != nil && acceptsGzip(r) {
+	if gz := f.gzipped(); gz != nil && httpgzip.Accepted(r) {
 		// The module is 8 MB and compresses to a third: send it compressed,
 		// under the identity body's ETag made weak (the same content).
 		hd.Set("Content-Encoding", "gzip")
@@ -153,17 +148,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = gz
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
-}
-
-// acceptsGzip reports whether the client takes gzip.
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
-	}
-	return false
 }
 
 // Built reports whether the WebAssembly module is embedded.

@@ -100,7 +100,7 @@ func issueCmd(e *env, args []string) error {
 	}
 	if d := permit.Decide(a, today); !d.Eligible {
 		for _, c := range d.Unmet {
-			fmt.Fprintf(e.stderr, "  %s: %s / %s\n", c.Code, c.ZH, c.EN)
+			fmt.Fprintf(e.stderr, "  %s: %s / %s\n", c.Code, sanitize(c.ZH), sanitize(c.EN))
 		}
 		return fmt.Errorf("application refused: %d condition(s) not met", len(d.Unmet))
 	}
@@ -235,7 +235,7 @@ func statusSet(e *env, args []string) error {
 	if err := signStatus(e, *keyFile, vt.Sub, vt.List, vt.TTL, *valid, *tokFile); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s[%d] = %s\n", vt.Sub, *idx, *value)
+	fmt.Fprintf(e.stdout, "%s[%d] = %s\n", sanitize(vt.Sub), *idx, *value)
 	return nil
 }
 
@@ -259,7 +259,7 @@ func statusShow(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "sub\t%s\nkid\t%s\nbits\t%d\nsize\t%d\niat\t%s\nexp\t%s\nttl\t%s\n",
-		vt.Sub, vt.Kid, vt.List.Bits(), vt.List.Size(), vt.IssuedAt.UTC().Format(time.RFC3339), vt.ExpiresAt.UTC().Format(time.RFC3339), vt.TTL)
+		sanitize(vt.Sub), sanitize(vt.Kid), vt.List.Bits(), vt.List.Size(), vt.IssuedAt.UTC().Format(time.RFC3339), vt.ExpiresAt.UTC().Format(time.RFC3339), vt.TTL)
 	if *idx >= 0 {
 		s, err := vt.List.Get(*idx)
 		if err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestIssue(t *testing.T) {
@@ -21,16 +23,28 @@ func TestIssue(t *testing.T) {
 		{app: "application-adult-hangzhou.json"},
 		{app: "application-minor-guardian.json"},
 		{app: "invalid-same-city.json", wantCode: 1, wantUnmet: "not_left_household_city"},
-		{app: "invalid-short-residence.json", wantCode: 1, wantUnmet: "residence_under_six_months"},
+		{app: "dated.sh short-residence", wantCode: 1, wantUnmet: "residence_under_six_months"},
 		{app: "invalid-no-basis.json", wantCode: 1, wantUnmet: "no_basis"},
 		{app: "invalid-id-checksum.json", wantCode: 1, wantUnmet: "invalid_application"},
-		{app: "invalid-minor-no-guardian.json", wantCode: 1, wantUnmet: "minor_needs_guardian"},
+		{app: "dated.sh minor-no-guardian", wantCode: 1, wantUnmet: "minor_needs_guardian"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.app, func(t *testing.T) {
 			t.Parallel()
+			app := filepath.Join("../../examples", tt.app)
+			if script, name, ok := strings.Cut(tt.app, " "); ok {
+				// An example dated relative to the day of the decision.
+				data, err := exec.Command("bash", filepath.Join("../../examples", script), name, t0.Format(time.DateOnly)).Output()
+				if err != nil {
+					t.Fatalf("%s: %v", tt.app, err)
+				}
+				app = filepath.Join(t.TempDir(), name+".json")
+				if err := os.WriteFile(app, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			out := filepath.Join(t.TempDir(), "credential.sd-jwt")
-			o := cli(t0, "", "issue", "--app", filepath.Join("../../examples", tt.app), "--holder", f.holder,
+			o := cli(t0, "", "issue", "--app", app, "--holder", f.holder,
 				"--key", f.issuerKey, "--iss", testIss, "--status-uri", testStatus, "--idx", strings.Repeat("1", i+1), "--out", out)
 			if o.code != tt.wantCode {
 				t.Fatalf("exit %d, want %d: %v", o.code, tt.wantCode, o)

@@ -2,7 +2,8 @@
 // status lists, trust lists, a resident's wallet, and offline verification.
 //
 // Exit status: 0 success (or a valid permit), 1 refused (an invalid permit
-// or a failed operation), 2 usage error.
+// or a failed operation), 2 usage or configuration error (such as trust data
+// that cannot be loaded, or a --pin that does not match the trust list).
 package main
 
 import (
@@ -34,6 +35,7 @@ Usage:
                 [TEXT | --qr IMAGE | --stdin [--text]]
 
 Run "permit COMMAND -h" for the flags of a command.
+Exit status: 0 valid (or done), 1 refused (or failed), 2 usage or configuration error (such as a wrong --pin).
 Purposes: residence-proof (default), public-service, convenience, police-check, identity-card, credit-loan.
 `
 
@@ -43,6 +45,11 @@ var errUsage = errors.New("usage")
 // errRefused marks a verification that refused the permit (exit 1) after
 // its verdict was printed.
 var errRefused = errors.New("refused")
+
+// errConfig marks an error in what the caller set up rather than in what
+// was verified or done (exit 2): trust data that cannot be loaded, a pin
+// that does not match.
+var errConfig = errors.New("configuration error")
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now))
@@ -66,13 +73,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now func() ti
 		return 0
 	case errors.Is(err, errRefused):
 		return 1
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "permit: %v\n", err)
+	case errors.Is(err, errUsage), errors.Is(err, errConfig):
+		printError(stderr, err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "permit: %v\n", err)
+		printError(stderr, err)
 		return 1
 	}
+}
+
+// printError prints err line by line through sanitize: an error may quote
+// what a server, a file or a scanned code said.
+func printError(w io.Writer, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = sanitize(l)
+	}
+	fmt.Fprintf(w, "permit: %s\n", strings.Join(lines, "\n"))
 }
 
 type command func(e *env, args []string) error

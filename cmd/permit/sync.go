@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"text/tabwriter"
 	"time"
 
+	"github.com/epermit/epermit/trust"
 	"github.com/epermit/epermit/trustcache"
 	"github.com/epermit/epermit/verifier"
 )
@@ -32,17 +34,48 @@ func verifierSync(e *env, args []string) error {
 	defer cancel()
 	now := e.now()
 	rep, err := c.Sync(ctx, &http.Client{Timeout: 30 * time.Second}, *from, *pin, now)
+	if errors.Is(err, trustcache.ErrPinChanged) {
+		return fmt.Errorf("%w: %w", errConfig, err)
+	}
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATA\tRESULT\tISSUED\tCONFIRMED\tURL")
+	kept, none := 0, 0
 	for _, it := range rep.Items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Kind, it.Result, age(now, it.IssuedAt), age(now, it.Fetched), it.URL)
+		// A failed document is kept when a copy was held (it has been
+		// fetched or confirmed before); on a first sync there is none.
+		result := it.Result
+		if it.Err != nil && it.Fetched.IsZero() {
+			result, none = "failed, none held", none+1
+		} else if it.Err != nil {
+			result, kept = "failed, kept the cached copy", kept+1
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", it.Kind, result, age(now, it.IssuedAt), age(now, it.Fetched), sanitize(it.URL))
 	}
 	tw.Flush()
-	if err := rep.Err(); err != nil {
-		fmt.Fprintf(e.stderr, "permit: kept the cached copy of what could not be refreshed:\n%v\n", err)
+	first := rep.Items[0] // the trust list
+	if first.Err != nil && first.Fetched.IsZero() && errors.Is(first.Err, trust.ErrRootMismatch) {
+		return fmt.Errorf("%w: the trust list at %s is not signed by the root key --pin %s names: check the thumbprint "+
+			"permitd printed (\"root key ...\"); nothing was cached", errConfig, first.URL, *pin)
+	}
+	for _, it := range rep.Items {
+		if it.Err != nil {
+			printError(e.stderr, fmt.Errorf("%s %s: %w", it.Kind, it.URL, it.Err))
+		}
+	}
+	switch {
+	case first.Err != nil && first.Fetched.IsZero():
+		fmt.Fprintf(e.stderr, "permit: nothing is cached in %s yet: verify --cache cannot use it until a sync succeeds\n", *dir)
+		return errRefused
+	case kept > 0 || none > 0:
+		if kept > 0 {
+			fmt.Fprintf(e.stderr, "permit: kept the cached copy of what could not be refreshed\n")
+		}
+		if none > 0 {
+			fmt.Fprintf(e.stderr, "permit: %d status list(s) could not be fetched and none is held: permits on them cannot be checked for revocation\n", none)
+		}
 		return errRefused
 	}
 	return nil

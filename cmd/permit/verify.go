@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,6 +58,14 @@ func verifyCmd(e *env, args []string) error {
 		td, err = loadTrust(*trustFile, *pin, statusFiles, e.now())
 	}
 	if err != nil {
+		// Trust data that cannot be used is the verifier's set-up, not a
+		// verdict on the permit: exit 2, never the 1 of a refusal.
+		if errors.Is(err, trust.ErrRootMismatch) {
+			err = fmt.Errorf("%w (is --pin the root key thumbprint that permitd or \"permit trust sign\" printed?)", err)
+		}
+		if !errors.Is(err, errUsage) {
+			err = fmt.Errorf("%w: %w", errConfig, err)
+		}
 		return err
 	}
 	opts := verifier.Options{Trust: td, Purpose: *purpose, Audience: *aud, Nonce: *nonce, Replay: verifier.NewReplayCache()}
@@ -200,7 +209,7 @@ func (p *printer) verdict(r *verifier.Result) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(p.e.stdout, "%s\n", b)
+		fmt.Fprintf(p.e.stdout, "%s\n", sanitize(string(b)))
 	} else {
 		fmt.Fprintln(p.e.stdout, p.line(r))
 	}
@@ -223,23 +232,26 @@ func (p *printer) line(r *verifier.Result) string {
 		verdict = " " + verdict + " "
 	}
 	fmt.Fprintf(&sb, "%s%s%s", on, verdict, off)
+	// Everything but the verdict word comes from the scanned code or the
+	// trust data: each piece goes through sanitize.
 	if c := r.Claims; c != nil {
-		fmt.Fprintf(&sb, " %s %s region %s permit %s until %s", c.Name, c.MaskedID, c.Region, c.PermitNo, c.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+		fmt.Fprintf(&sb, " %s %s region %s permit %s until %s", sanitize(c.Name), sanitize(c.MaskedID), sanitize(c.Region),
+			sanitize(c.PermitNo), c.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
 	}
-	fmt.Fprintf(&sb, " purpose=%s status=%s holder_bound=%t live=%t", r.Purpose, r.Status, r.HolderBound, r.Fresh)
+	fmt.Fprintf(&sb, " purpose=%s status=%s holder_bound=%t live=%t", sanitize(r.Purpose), sanitize(string(r.Status)), r.HolderBound, r.Fresh)
 	if r.Issuer.NameEN != "" {
-		fmt.Fprintf(&sb, " issuer=%q", r.Issuer.NameEN)
+		fmt.Fprintf(&sb, " issuer=\"%s\"", sanitize(r.Issuer.NameEN))
 	}
 	for _, x := range r.Reasons {
-		fmt.Fprintf(&sb, "\n  ✗ %s: %s / %s", x.Code, x.MessageZH, x.Message)
+		fmt.Fprintf(&sb, "\n  ✗ %s: %s / %s", x.Code, sanitize(x.MessageZH), sanitize(x.Message))
 		if x.Detail != "" {
-			fmt.Fprintf(&sb, " (%s)", x.Detail)
+			fmt.Fprintf(&sb, " (%s)", sanitize(x.Detail))
 		}
 	}
 	for _, x := range r.Warnings {
-		fmt.Fprintf(&sb, "\n  ! %s: %s / %s", x.Code, x.MessageZH, x.Message)
+		fmt.Fprintf(&sb, "\n  ! %s: %s / %s", x.Code, sanitize(x.MessageZH), sanitize(x.Message))
 		if x.Detail != "" {
-			fmt.Fprintf(&sb, " (%s)", x.Detail)
+			fmt.Fprintf(&sb, " (%s)", sanitize(x.Detail))
 		}
 	}
 	return sb.String()

@@ -273,7 +273,8 @@ func TestVerifyJSON(t *testing.T) {
 }
 
 // TestVerifyLoadErrors covers trust data the verifier cannot use: it fails
-// (exit 1) with a message and no verdict.
+// as a configuration error (exit 2, never the 1 of a refused permit) with a
+// message and no verdict.
 func TestVerifyLoadErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -291,7 +292,8 @@ func TestVerifyLoadErrors(t *testing.T) {
 		args       []string
 		wantStderr string
 	}{
-		{"wrong pin", []string{"--trust", f.trust, "--pin", strings.Repeat("A", 43), "--status", f.status}, "permit: verifier: "},
+		{"wrong pin", []string{"--trust", f.trust, "--pin", strings.Repeat("A", 43), "--status", f.status},
+			"permit: configuration error: verifier: trust: jws: unknown signing key: trust list not signed by the pinned root key (is --pin the root key thumbprint"},
 		{"missing trust file", []string{"--trust", filepath.Join(f.dir, "nope.jwt"), "--pin", f.pin}, "no such file"},
 		{"missing status file", []string{"--trust", f.trust, "--pin", f.pin, "--status", filepath.Join(f.dir, "nope.jwt")}, "no such file"},
 		{"status list of an untrusted issuer", []string{"--trust", f.trust, "--pin", f.pin, "--status", otherStatus}, "status list"},
@@ -302,8 +304,8 @@ func TestVerifyLoadErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			o := cli(t0, "", append(append([]string{"verify"}, tt.args...), text)...)
-			if o.code != 1 || o.stdout != "" || !strings.Contains(o.stderr, tt.wantStderr) {
-				t.Fatalf("want exit 1, no verdict, stderr ~ %q; got %v", tt.wantStderr, o)
+			if o.code != 2 || o.stdout != "" || !strings.Contains(o.stderr, tt.wantStderr) {
+				t.Fatalf("want exit 2, no verdict, stderr ~ %q; got %v", tt.wantStderr, o)
 			}
 		})
 	}

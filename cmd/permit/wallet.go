@@ -102,7 +102,8 @@ func walletAdd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) valid until %s\n", sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID),
+		en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
 	return nil
 }
 
@@ -133,8 +134,8 @@ func walletAccept(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) from %s, valid until %s\n", en.PermitNo, en.Name, en.MaskedID, en.Issuer,
-		en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
+	fmt.Fprintf(e.stdout, "stored permit %s (%s, %s) from %s, valid until %s\n", sanitize(en.PermitNo), sanitize(en.Name),
+		sanitize(en.MaskedID), sanitize(en.Issuer), en.Expires.In(permit.ChinaTime()).Format(time.DateOnly))
 	return nil
 }
 
@@ -170,8 +171,10 @@ func walletList(e *env, args []string) error {
 }
 
 // listLine returns the wallet list line of en at now, and the warning to
-// give on stderr, if any.
+// give on stderr, if any. The credential's fields are the issuer's text:
+// they go through sanitize, which also keeps a tab out of a column.
 func listLine(en wallet.Entry, now time.Time) (line, warning string) {
+	no := sanitize(en.PermitNo)
 	// Dates are counted in China time, as printed on the permit: the
 	// credential's exp is 00:00 UTC+8 of the day the endorsement is due.
 	p := permit.Permit{
@@ -185,17 +188,17 @@ func listLine(en wallet.Entry, now time.Time) (line, warning string) {
 	switch p.State(today) {
 	case permit.StateOverdue:
 		note = "ENDORSEMENT OVERDUE: the permit is suspended until endorsed"
-		warning = fmt.Sprintf("permit %s: endorsement was due on %s: the permit is suspended until endorsed", en.PermitNo, p.ValidUntil)
+		warning = fmt.Sprintf("permit %s: endorsement was due on %s: the permit is suspended until endorsed", no, p.ValidUntil)
 	case permit.StateEndorsementDue:
 		note = fmt.Sprintf("endorse now: the endorsement window is open (%d days left)", due)
-		warning = fmt.Sprintf("permit %s: the endorsement window is open: have it endorsed before %s (%d days left)", en.PermitNo, p.ValidUntil, due)
+		warning = fmt.Sprintf("permit %s: the endorsement window is open: have it endorsed before %s (%d days left)", no, p.ValidUntil, due)
 	case permit.StateNotYetValid:
 		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
-		warning = fmt.Sprintf("permit %s: issued on %s, after today (%s): check the device clock", en.PermitNo, p.IssueDate, today)
+		warning = fmt.Sprintf("permit %s: issued on %s, after today (%s): check the device clock", no, p.IssueDate, today)
 	default:
 		window = fmt.Sprintf("window opens %s (in %d days)", opens, p.DaysUntilWindow(today))
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\tvalid until %s\t%s", en.PermitNo, en.Name, en.MaskedID, window, p.ValidUntil, note), warning
+	return fmt.Sprintf("%s\t%s\t%s\t%s\tvalid until %s\t%s", no, sanitize(en.Name), sanitize(en.MaskedID), window, p.ValidUntil, note), warning
 }
 
 // liveRefresh is how often wallet show --live makes a new presentation. The
@@ -246,7 +249,7 @@ func disclosureLine(policy trust.Policy, purpose string) string {
 			parts = append(parts, "claim group "+strconv.Quote(g))
 		}
 	}
-	return "discloses: " + strings.Join(parts, "; ")
+	return sanitize("discloses: " + strings.Join(parts, "; "))
 }
 
 func walletShow(e *env, args []string) error {
@@ -305,7 +308,7 @@ func walletShow(e *env, args []string) error {
 func refusal(e *env, err error) error {
 	var refused *wallet.RefusedError
 	if errors.As(err, &refused) {
-		fmt.Fprintf(e.stderr, "%s\n%s\n", refused.Refusal.ZH, refused.Refusal.EN)
+		fmt.Fprintf(e.stderr, "%s\n%s\n", sanitize(refused.Refusal.ZH), sanitize(refused.Refusal.EN))
 		return errRefused
 	}
 	return err
@@ -352,10 +355,10 @@ func showLive(e *env, w *wallet.Wallet, permitNo string, req wallet.Request, pac
 	}
 	title := ""
 	if pu, ok := policy.Purpose(purpose); ok {
-		title = fmt.Sprintf(" (%s, %s)", pu.Title.EN, pu.Title.ZH)
+		title = fmt.Sprintf(" (%s, %s)", sanitize(pu.Title.EN), sanitize(pu.Title.ZH))
 	}
 	header := fmt.Sprintf("permit %s (%s, %s), purpose %s%s\n%s\n",
-		en.PermitNo, en.Name, en.MaskedID, purpose, title, disclosureLine(policy, purpose))
+		sanitize(en.PermitNo), sanitize(en.Name), sanitize(en.MaskedID), sanitize(purpose), title, disclosureLine(policy, purpose))
 
 	tty := liveTerminal(e.stdout)
 	start := e.now()

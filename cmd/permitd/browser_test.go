@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
@@ -15,6 +16,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +46,63 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip("no chromium installed (apt-get install chromium); set EPERMIT_BROWSER_TESTS=require to fail instead")
 	return ""
+}
+
+// buildWithApps compiles permitd into a temporary directory with the
+// browser apps' WebAssembly module built now from this checkout (as make
+// wasm builds it) and embedded through a build overlay: go test ./... needs
+// no make wasm first, writes nothing into the source tree, and never tests
+// a stale module.
+func buildWithApps(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	gobuild := func(env []string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("go", append([]string{"build"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	wasm := filepath.Join(dir, "epermit.wasm")
+	gobuild([]string{"GOOS=js", "GOARCH=wasm"}, "-trimpath", "-ldflags=-s -w", "-o", wasm, "../epermit-wasm")
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := filepath.Abs(filepath.Join("..", "..", "web", "static", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	overlay, err := json.Marshal(map[string]map[string]string{"Replace": {
+		filepath.Join(app, "epermit.wasm"): wasm,
+		filepath.Join(app, "wasm_exec.js"): filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "overlay.json"), overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "permitd")
+	gobuild(nil, "-overlay", filepath.Join(dir, "overlay.json"), "-o", bin, ".")
+	return bin
+}
+
+// startWithApps runs the permitd of buildWithApps as a child process on
+// addr with data in dir; its stop ends it as Ctrl-C would.
+func startWithApps(t *testing.T, bin, dir, addr string) *service {
+	t.Helper()
+	cmd, s := startChild(t, bin, dir, addr)
+	var once sync.Once
+	s.stop = func() int {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		return cmd.ProcessState.ExitCode()
+	}
+	return s
 }
 
 // newBrowser starts a headless Chromium; camera, when not empty, is an MJPEG
@@ -205,10 +265,11 @@ func mjpeg(t *testing.T, path string, shot []byte) {
 // from its camera.
 func TestBrowserApps(t *testing.T) {
 	chromium(t)
+	bin := buildWithApps(t)
 	dir := t.TempDir()
-	s := startService(t, filepath.Join(dir, "var"))
+	s := startWithApps(t, bin, filepath.Join(dir, "var"), "127.0.0.1:0")
 	if code, body := call(t, "GET", s.base+"/app/epermit.wasm", "", "", nil, nil); code != 200 {
-		t.Fatalf("the apps are not built into permitd (make wasm): %d %s", code, body[:min(len(body), 200)])
+		t.Fatalf("the apps are not built into permitd: %d %s", code, body[:min(len(body), 200)])
 	}
 	p := approved(t, s, 11)
 	browser := newBrowser(t, "")
@@ -297,7 +358,7 @@ func TestBrowserApps(t *testing.T) {
 	screenshot(t, verify, "", "verify-offline.png")
 
 	// The service comes back and revokes; after a sync the same code is refused.
-	s2 := startService(t, filepath.Join(dir, "var"), "--addr", addr)
+	s2 := startWithApps(t, bin, filepath.Join(dir, "var"), addr)
 	s2.token = s.token
 	mustCall(t, 200, "POST", s2.base+"/v1/permits/"+p.Number+"/revoke", s2.token, server.ReasonRequest{Reason: "left the city"}, nil)
 	var rec server.PermitResponse

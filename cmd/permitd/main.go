@@ -140,7 +140,24 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	case "help ":
 		return flag.ErrHelp
 	}
+	// A command group without its subcommand: "permitd token -h" asks for
+	// the usage, "permitd token" forgot the subcommand.
+	if sub == "" && strings.Contains(usage, "\n  permitd "+cmd+" ") {
+		if len(args) > 0 && isHelpFlag(args[0]) {
+			return flag.ErrHelp
+		}
+		return fmt.Errorf("%w: %s needs a subcommand", errUsage, cmd)
+	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, strings.TrimSpace(cmd+" "+sub))
+}
+
+// isHelpFlag reports whether arg asks for help, as the flag package takes it.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
 }
 
 // flags returns a flag set with the common flags, reading defaults from the environment.

@@ -144,11 +144,20 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 	}
 	fmt.Fprintf(stdout, "  issuer keys     %s/.well-known/jwks.json\n", base)
 	fmt.Fprintf(stdout, "  health, metrics %s/healthz  %s/metrics\n", base, base)
+	// The commands below work as printed, in this order, in another
+	// terminal in the directory permitd was started in (the repository,
+	// for make run); README.md's commands use the variables they set.
+	vars := "PERMITD_URL=" + shellWord(base) + " PERMITD_PIN=" + pin
 	if firstToken != "" {
-		fmt.Fprintf(stdout, "\nAdministrator token (shown once, keep it safe):\n  %s\n", firstToken)
-		fmt.Fprintf(stdout, "Make officials' tokens with: PERMITD_TOKEN=<admin token> permitd token create --server %s --role officer --name NAME\n", base)
+		fmt.Fprintf(stdout, "\nAdministrator token (shown only now; keep it safe):\n  %s\n", firstToken)
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, set what README.md's commands use, make an officer's token, apply:\n")
+		vars += " PERMITD_TOKEN=" + firstToken
+	} else {
+		fmt.Fprintf(stdout, "Next: in another terminal in this directory, with PERMITD_TOKEN set to an administrator token:\n")
 	}
-	fmt.Fprintf(stdout, "Next: apply with  curl -X POST %s/v1/applications -H 'Content-Type: application/json' -d '{\"application\": '\"$(cat examples/application-adult-hangzhou.json)\"'}'\n", base)
+	fmt.Fprintf(stdout, "  export %s\n", vars)
+	fmt.Fprintf(stdout, "  %s token create --server \"$PERMITD_URL\" --role officer --name \"counter 3\"\n", shellWord(os.Args[0]))
+	fmt.Fprintf(stdout, "  curl -X POST \"$PERMITD_URL/v1/applications\" -H 'Content-Type: application/json' -d \"{\\\"application\\\": $(cat examples/application-adult-hangzhou.json)}\"\n")
 	log.Info("permitd started", "addr", ln.Addr().String(), "base_url", base, "authorities", len(auths))
 
 	keyCheck := time.NewTicker(keyReloadEvery)
@@ -190,6 +199,14 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 // keyReloadEvery is how often the service looks for a signing key made by
 // "permitd keys rotate" (SIGHUP makes it look at once).
 const keyReloadEvery = time.Minute
+
+// shellWord quotes s for a POSIX shell when it needs quoting.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // gcPercent is the collector's target unless GOGC is set.
 const gcPercent = 400

@@ -243,8 +243,11 @@ func (t *tx) Put(b issuer.Bucket, key, value []byte) error {
 		bk.FillPercent = 1.0
 	}
 	t.wrote = true
-	// bbolt keeps the slices until the commit: give it copies.
-	return bk.Put(bytes.Clone(key), bytes.Clone(value))
+	// bbolt keeps the slices until the commit: give it copies. A nil value
+	// is stored empty, so that Get finds the key.
+	v := make([]byte, len(value))
+	copy(v, value)
+	return bk.Put(bytes.Clone(key), v)
 }
 
 func (t *tx) Delete(b issuer.Bucket, key []byte) error {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/audit"
+	"github.com/epermit/epermit/internal/noncetest"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/vault"
@@ -45,6 +47,25 @@ func TestService(t *testing.T, h Harness) {
 	t.Run("ConcurrentApprovals", func(t *testing.T) { testConcurrentApprovals(t, h) })
 	t.Run("Replicas", func(t *testing.T) { testReplicas(t, h) })
 	t.Run("Backup", func(t *testing.T) { testBackup(t, h) })
+	t.Run("Nonces", func(t *testing.T) {
+		noncetest.Run(t, func() noncetest.Store { return nonceStore{NewFixture(t, h).Svc} }, 5*time.Minute)
+	})
+}
+
+// nonceStore runs the service's c_nonces through the nonce store suite.
+type nonceStore struct{ svc *issuer.Service }
+
+func (n nonceStore) New(_ context.Context, now time.Time) (string, time.Time, error) {
+	return n.svc.NewNonce(now)
+}
+
+func (n nonceStore) Consume(ctx context.Context, nonce string, now time.Time) error {
+	if err := n.svc.ConsumeNonce(ctx, nonce, now); errors.Is(err, issuer.ErrInvalidGrant) {
+		return fmt.Errorf("%w: %w", oid4vci.ErrUnknownNonce, err)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func testSubmit(t *testing.T, h Harness) {

@@ -106,7 +106,19 @@ func TestStorage(t *testing.T, h Harness) {
 		if _, ok := get(t, s, issuer.BucketPermits, "a"); ok {
 			t.Fatal("buckets share keys")
 		}
-		err := s.Update(ctx, func(tx issuer.Tx) error {
+		if err := s.Update(ctx, func(tx issuer.Tx) error { return tx.Put(issuer.BucketGrants, []byte("marker"), nil) }); err != nil {
+			t.Fatal(err)
+		}
+		err := s.View(ctx, func(tx issuer.Tx) error {
+			if v, err := tx.Get(issuer.BucketGrants, []byte("marker")); err != nil || v == nil {
+				return fmt.Errorf("a key put with a nil value reads back as %v, %v; want present and empty", v, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Update(ctx, func(tx issuer.Tx) error {
 			if err := tx.Delete(issuer.BucketMeta, []byte("a")); err != nil {
 				return err
 			}
