@@ -459,6 +459,7 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setGC()
 	if *job == "" {
 		*job = "endorse:" + filepath.Base(*from)
 	}

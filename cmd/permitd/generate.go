@@ -93,6 +93,7 @@ func storeGenerate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	setGC()
 	e, err := c.open(now(), quiet)
 	if err != nil {
 		return err

@@ -152,9 +152,12 @@ func TestScale(t *testing.T) {
 		for _, st := range []struct{ name, dir string }{{"full store", dir}, {"empty store", empty}} {
 			codes := scaleOffers(t, st.dir, issueN, uint64(1000+round))
 			c := startTimed(t, bin, st.dir)
+			cpu0, own0 := c.cpu(), ownCPU()
 			rate, p50, p99 := issueLoad(t, c.base, codes, 128)
-			r.log("issuance over HTTP, %s, round %d: %d credentials by 128 wallets: %.0f/s, p50 %s, p99 %s; RSS %s",
-				st.name, round+1, len(codes), rate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), c.rss())
+			cpu, own := c.cpu()-cpu0, ownCPU()-own0
+			r.log("issuance over HTTP, %s, round %d: %d credentials by 128 wallets: %.0f/s, p50 %s, p99 %s; CPU a credential: permitd %s, wallets %s; RSS %s",
+				st.name, round+1, len(codes), rate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond),
+				(cpu / time.Duration(len(codes))).Round(time.Microsecond), (own / time.Duration(len(codes))).Round(time.Microsecond), c.rss())
 			c.stop(t)
 		}
 	}
@@ -337,6 +340,27 @@ func (c *child) rss() string {
 		}
 	}
 	return fmt.Sprintf("%s (peak %s)", val["VmRSS"], val["VmHWM"])
+}
+
+// cpu returns the CPU time the child has used (user and system).
+func (c *child) cpu() time.Duration {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(c.cmd.Process.Pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name in parentheses: utime and stime are
+	// the 12th and 13th, in clock ticks of 1/100 s.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	u, _ := strconv.Atoi(f[11])
+	k, _ := strconv.Atoi(f[12])
+	return time.Duration(u+k) * 10 * time.Millisecond
+}
+
+// ownCPU returns the CPU time this process has used.
+func ownCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stop ends the child as an operator would (SIGTERM) and waits.

@@ -150,14 +150,23 @@ func testSeed(t *testing.T, h Harness) {
 		t.Fatalf("seeded credential after re-issue: %v", st)
 	}
 	// The yearly endorsement, in bulk.
+	r0, err := f.Svc.Permit(ctx, f.Auditor, seeded[0].PermitNo, f.Clock())
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.Advance(340 * 24 * time.Hour)
 	var nos []string
 	for _, sd := range seeded {
 		nos = append(nos, sd.PermitNo)
 	}
-	_, ej, err := f.Svc.EndorseBatch(ctx, f.Officer, "seeded", 0, nos, f.Clock())
-	if err != nil || ej.Endorsed != len(nos)-1 || ej.Skipped != 1 {
+	// A line listed twice is endorsed once: the second is refused as early.
+	nos = append(nos, nos[0])
+	res, ej, err := f.Svc.EndorseBatch(ctx, f.Officer, "seeded", 0, nos, f.Clock())
+	if err != nil || ej.Endorsed != len(nos)-2 || ej.Skipped != 2 {
 		t.Fatalf("endorse: %+v %v", ej, err)
+	}
+	if r := res[len(res)-1]; r.Endorsed || r.Code != "endorsement_too_early" || !res[0].Endorsed || res[0].ValidUntil != r0.ValidUntil.AddMonths(12) {
+		t.Fatalf("the line listed twice: %+v, first %+v", r, res[0])
 	}
 	// The audit log holds every step and verifies.
 	if _, err := f.Svc.Checkpoint(ctx); err != nil {
