@@ -43,6 +43,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./statuslist
 	$(GO) test -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME) ./sdjwt
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrict$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeStrictMatchesJSON$$' -fuzztime $(FUZZTIME) ./internal/jws
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHolderJWK$$' -fuzztime $(FUZZTIME) ./keys
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOfferURI$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCredentialRequest$$' -fuzztime $(FUZZTIME) ./oid4vci
 	$(GO) test -run '^$$' -fuzz '^FuzzAPIBodies$$' -fuzztime $(FUZZTIME) ./server
@@ -79,9 +81,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The browser tests again, saving their screenshots into docs/screenshots
-# (the test builds the WebAssembly module it serves).
+# (the tests build the WebAssembly module they serve).
 screenshots:
-	$(GO) test -count=1 -run TestBrowserApps ./cmd/permitd -args -screenshots
+	$(GO) test -count=1 -run 'TestBrowserApps|TestConsole' ./cmd/permitd -args -screenshots
 
 # QR scanning side by side with zbarimg on qr/testdata/corpus (installs zbar-tools if absent).
 bench-scan:

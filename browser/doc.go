@@ -31,14 +31,20 @@
 // # Wallet
 //
 // The device key never leaves the browser: it is a non-extractable
-// WebCrypto Ed25519 key, and the page hands Go a [SignFunc] that asks
-// WebCrypto to sign. [NewDeviceKey] wraps it as a crypto.Signer that also
-// checks each signature against the public key the page gave, so a key pair
-// that does not match is caught at once ([ErrKeyMismatch]). With it:
+// WebCrypto key, Ed25519 where the browser has it and ECDSA P-256
+// otherwise, and the page hands Go a [SignFunc] that asks WebCrypto to
+// sign. [NewDeviceKey] wraps it as a crypto.Signer (and
+// crypto.MessageSigner, since WebCrypto hashes for itself) that also checks
+// each signature against the public key the page gave, so a key pair that
+// does not match is caught at once ([ErrKeyMismatch]). The wallet takes an
+// offer only from an issuer the trust list of its site names
+// ([Session.IssuerKeys]), and checks the credential with the keys that
+// list gives. With it:
 //
-//	key, err := browser.NewDeviceKey(publicRaw, sign)
+//	key, err := browser.NewDeviceKey(publicRaw, sign)          // 32 or 65 bytes
+//	keys := s.IssuerKeys(offerIssuer, nowMs)                   // after s.LoadTrust
 //	proof := browser.Proof(key, issuerID, cNonce, nowMs)       // OpenID4VCI proof JWT
-//	entry := browser.Inspect(credential, jwksJSON, publicRaw, nowMs)
+//	entry := browser.Inspect(credential, keys.JWKS, publicRaw, nowMs)
 //	shown := s.Present(key, credential, "public-service", "", "", nowMs)
 //
 // [Session.Purposes] lists the purposes of the loaded trust list's policy
@@ -53,6 +59,7 @@
 // trust lists; "no_trust", "unknown_key" and "invalid" for status lists;
 // "no_code", "multiple_codes" and "too_large" for images; "too_long" for
 // QR encoding; "invalid_credential", "issuer_signature", "not_my_key",
-// "unknown_purpose", "purpose_refused", "missing_group", "key_mismatch" and
-// "sign_failed" for the wallet; "internal" for a bug.
+// "unknown_purpose", "purpose_refused", "missing_group", "key_mismatch",
+// "sign_failed" and "untrusted_issuer" for the wallet; "internal" for a
+// bug.
 package browser

@@ -1,8 +1,12 @@
 package browser
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,7 +95,7 @@ func statusToken(t testing.TB, key ed25519.PrivateKey, uri string) string {
 
 // issue issues the example application's permit to holder with status
 // index idx, at t0, with issuer.Issue.
-func issue(t testing.TB, holder ed25519.PublicKey, idx int) string {
+func issue(t testing.TB, holder crypto.PublicKey, idx int) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "application-adult-hangzhou.json"))
 	if err != nil {
@@ -138,4 +142,39 @@ func deviceKey(t testing.TB, k ed25519.PrivateKey, pubKey ed25519.PublicKey) *De
 		t.Fatal(err)
 	}
 	return d
+}
+
+// webP256 is a P-256 device key as WebCrypto holds it: the raw public key
+// (65 bytes, uncompressed) and a DeviceKey whose SignFunc returns r||s, as
+// crypto.subtle.sign({name: "ECDSA", hash: "SHA-256"}, ...) does.
+func webP256(t testing.TB) (*ecdsa.PrivateKey, []byte, *DeviceKey) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := k.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDeviceKey(raw, p1363(k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, raw, d
+}
+
+// p1363 signs like WebCrypto's ECDSA: SHA-256 of the message, r||s.
+func p1363(k *ecdsa.PrivateKey) SignFunc {
+	return func(m []byte) ([]byte, error) {
+		sum := sha256.Sum256(m)
+		r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
+		if err != nil {
+			return nil, err
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return sig, nil
+	}
 }

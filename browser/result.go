@@ -32,6 +32,7 @@ const (
 	CodeMissingGroup      Code = "missing_group"
 	CodeKeyMismatch       Code = "key_mismatch"
 	CodeSignFailed        Code = "sign_failed"
+	CodeUntrustedIssuer   Code = "untrusted_issuer"
 )
 
 // Outcome is the part every result shares: OK, or an English error with

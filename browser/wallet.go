@@ -2,10 +2,15 @@ package browser
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"strings"
 	"time"
 
@@ -26,50 +31,124 @@ var (
 	ErrSign = errors.New("device key could not sign")
 )
 
-// SignFunc signs message with an Ed25519 private key (pure Ed25519, no
-// pre-hash) and returns the 64-byte signature: what WebCrypto's
-// crypto.subtle.sign("Ed25519", key, message) resolves to.
+// SignFunc signs message with the device's private key and returns the
+// signature WebCrypto's crypto.subtle.sign resolves to: for an Ed25519 key
+// (algorithm "Ed25519", pure Ed25519, no pre-hash) the 64-byte signature;
+// for a P-256 key (algorithm {name: "ECDSA", hash: "SHA-256"}, which
+// hashes the message itself) the 64-byte r||s.
 type SignFunc func(message []byte) ([]byte, error)
 
-// DeviceKey is a crypto.Signer for a wallet's Ed25519 device key held
-// outside Go, such as a non-extractable WebCrypto key. It checks every
-// signature against the public key before returning it.
+// DeviceKey is a crypto.Signer for a wallet's device key held outside Go,
+// such as a non-extractable WebCrypto key: Ed25519, or ECDSA P-256 where
+// the browser has no Ed25519. It checks every signature against the public
+// key before returning it.
 type DeviceKey struct {
-	pub  ed25519.PublicKey
+	pub  crypto.PublicKey // ed25519.PublicKey or *ecdsa.PublicKey
 	sign SignFunc
 }
 
-var _ crypto.Signer = (*DeviceKey)(nil)
+var (
+	_ crypto.Signer        = (*DeviceKey)(nil)
+	_ crypto.MessageSigner = (*DeviceKey)(nil)
+)
 
-// NewDeviceKey returns the DeviceKey with raw public key publicRaw (32
-// bytes) that signs with sign.
+// NewDeviceKey returns the DeviceKey with raw public key publicRaw that
+// signs with sign: 32 bytes for an Ed25519 key, or the 65-byte uncompressed
+// point (0x04, x, y) for a P-256 key, as WebCrypto exports either in "raw"
+// form. A key that package keys would refuse as a holder key (a
+// small-order point, a point off the curve) is refused.
 func NewDeviceKey(publicRaw []byte, sign SignFunc) (*DeviceKey, error) {
-	if len(publicRaw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("browser: device public key of %d bytes, want %d", len(publicRaw), ed25519.PublicKeySize)
+	pub, err := devicePublic(publicRaw)
+	if err != nil {
+		return nil, err
 	}
 	if sign == nil {
 		return nil, errors.New("browser: no signing function")
 	}
-	return &DeviceKey{pub: ed25519.PublicKey(append([]byte(nil), publicRaw...)), sign: sign}, nil
+	return &DeviceKey{pub: pub, sign: sign}, nil
 }
 
-// Public returns the ed25519.PublicKey.
+// devicePublic decodes a raw device public key as NewDeviceKey documents.
+func devicePublic(raw []byte) (crypto.PublicKey, error) {
+	var pub crypto.PublicKey
+	switch {
+	case len(raw) == ed25519.PublicKeySize:
+		pub = ed25519.PublicKey(append([]byte(nil), raw...))
+	case len(raw) == 65 && raw[0] == 4:
+		k, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), raw)
+		if err != nil {
+			return nil, fmt.Errorf("browser: device public key: not a P-256 point")
+		}
+		pub = k
+	default:
+		return nil, fmt.Errorf("browser: device public key of %d bytes, want 32 (Ed25519) or 65 (P-256, uncompressed)", len(raw))
+	}
+	if _, err := keys.HolderJWK(pub); err != nil {
+		return nil, fmt.Errorf("browser: device public key: %w", err)
+	}
+	return pub, nil
+}
+
+// Public returns the ed25519.PublicKey or the P-256 *ecdsa.PublicKey.
 func (k *DeviceKey) Public() crypto.PublicKey { return k.pub }
 
-// Sign signs message (not a digest: opts must be crypto.Hash(0)) with the
-// device key. The random source is not used.
+// Alg returns the JOSE algorithm of the key: "EdDSA" or "ES256".
+func (k *DeviceKey) Alg() string {
+	if _, ok := k.pub.(*ecdsa.PublicKey); ok {
+		return keys.AlgES256
+	}
+	return keys.AlgEdDSA
+}
+
+// Sign signs message with an Ed25519 device key (opts must be
+// crypto.Hash(0): message is the message, not a digest). A P-256 key
+// cannot sign a digest, since WebCrypto hashes for itself: it signs through
+// SignMessage, which crypto.SignMessage (and so package jws) prefers. The
+// random source is not used.
 func (k *DeviceKey) Sign(_ io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if _, ok := k.pub.(*ecdsa.PublicKey); ok {
+		return nil, fmt.Errorf("browser: device key: a P-256 WebCrypto key signs messages, not digests (use SignMessage)")
+	}
 	if opts != nil && opts.HashFunc() != 0 {
 		return nil, fmt.Errorf("browser: device key: pre-hashed Ed25519 is not supported")
+	}
+	return k.SignMessage(nil, message, crypto.Hash(0))
+}
+
+// SignMessage signs message: Ed25519 with opts crypto.Hash(0), or ECDSA
+// P-256 over its SHA-256 with opts crypto.SHA256, returning the signature
+// in the form crypto.Signer gives it (ASN.1 DER for ECDSA). The signature
+// is checked against the public key first (ErrKeyMismatch).
+func (k *DeviceKey) SignMessage(_ io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
+	var want crypto.Hash
+	if _, ok := k.pub.(*ecdsa.PublicKey); ok {
+		want = crypto.SHA256
+	}
+	if opts == nil || opts.HashFunc() != want {
+		return nil, fmt.Errorf("browser: device key: %s signs with hash %v", k.Alg(), want)
 	}
 	sig, err := k.sign(message)
 	if err != nil {
 		return nil, fmt.Errorf("browser: %w: %w", ErrSign, err)
 	}
-	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(k.pub, message, sig) {
-		return nil, fmt.Errorf("browser: %w", ErrKeyMismatch)
+	switch pub := k.pub.(type) {
+	case ed25519.PublicKey:
+		if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, message, sig) {
+			return nil, fmt.Errorf("browser: %w", ErrKeyMismatch)
+		}
+		return sig, nil
+	case *ecdsa.PublicKey:
+		if len(sig) != 64 {
+			return nil, fmt.Errorf("browser: %w: signature of %d bytes, want r||s of 64", ErrKeyMismatch, len(sig))
+		}
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		sum := sha256.Sum256(message)
+		if !ecdsa.Verify(pub, sum[:], r, s) {
+			return nil, fmt.Errorf("browser: %w", ErrKeyMismatch)
+		}
+		return asn1.Marshal(struct{ R, S *big.Int }{r, s})
 	}
-	return sig, nil
+	return nil, fmt.Errorf("browser: %w", ErrKeyMismatch)
 }
 
 // signCode classifies an error of a signing call.
@@ -133,21 +212,23 @@ type InspectResult struct {
 
 // Inspect checks an issued credential before the wallet stores it, with
 // wallet.Inspect: the issuer signature against jwksJSON (the issuer's
-// JWKS), and that it is bound to the device key publicRaw. nowMs is when
-// the endorsement figures are counted from.
+// JWKS; take it from the trust list with Session.IssuerKeys), and that it
+// is bound to the device key publicRaw (32 bytes for Ed25519, 65 for
+// P-256). nowMs is when the endorsement figures are counted from.
 //
 // Failures: CodeBadInput for a JWKS that does not parse or a key that is
-// not 32 bytes, CodeInvalidCredential, CodeIssuerSignature and
+// not a device key, CodeInvalidCredential, CodeIssuerSignature and
 // CodeNotMyKey (issued to another device).
 func Inspect(cred, jwksJSON string, publicRaw []byte, nowMs int64) InspectResult {
-	if len(publicRaw) != ed25519.PublicKeySize {
-		return InspectResult{Outcome: Fail(CodeBadInput, fmt.Errorf("browser: device public key of %d bytes, want %d", len(publicRaw), ed25519.PublicKeySize))}
+	device, err := devicePublic(publicRaw)
+	if err != nil {
+		return InspectResult{Outcome: Fail(CodeBadInput, err)}
 	}
 	set, err := keys.ParseJWKS([]byte(jwksJSON))
 	if err != nil {
 		return InspectResult{Outcome: Fail(CodeBadInput, fmt.Errorf("browser: issuer keys: %w", err))}
 	}
-	e, err := wallet.Inspect(strings.TrimSpace(cred), &set, ed25519.PublicKey(publicRaw))
+	e, err := wallet.Inspect(strings.TrimSpace(cred), &set, device)
 	if err != nil {
 		return InspectResult{Outcome: Fail(credentialCode(err), err)}
 	}
@@ -163,6 +244,45 @@ func Inspect(cred, jwksJSON string, publicRaw []byte, nowMs int64) InspectResult
 		InWindow:        e.InWindow(now),
 		Overdue:         e.Overdue(now),
 	}}
+}
+
+// IssuerKeysResult is the result of IssuerKeys: the issuer's keys as a
+// JWKS (JSON, for Inspect) and its names, when OK.
+type IssuerKeysResult struct {
+	Outcome
+	JWKS   string `json:"jwks"`
+	NameZH string `json:"nameZH"`
+	NameEN string `json:"nameEN"`
+}
+
+// IssuerKeys returns the keys the loaded trust list gives the issuer iss,
+// with wallet.IssuerKeys: the web wallet takes an offer only from an
+// issuer the trust list of its site names, and checks the credential with
+// these keys rather than any the issuer publishes.
+//
+// Failures: CodeNoTrust before a trust list is loaded, and
+// CodeUntrustedIssuer for an issuer the list does not name or a list not
+// valid at nowMs.
+func (s *Session) IssuerKeys(iss string, nowMs int64) IssuerKeysResult {
+	l := s.list()
+	if l == nil {
+		return IssuerKeysResult{Outcome: Fail(CodeNoTrust, errors.New("browser: no trust list loaded: the wallet cannot tell a genuine issuer"))}
+	}
+	set, err := wallet.IssuerKeys(l, iss, timeOf(nowMs))
+	if err != nil {
+		return IssuerKeysResult{Outcome: Fail(CodeUntrustedIssuer, fmt.Errorf("browser: %w", err))}
+	}
+	b, err := set.Marshal()
+	if err != nil {
+		return IssuerKeysResult{Outcome: Fail(CodeInvalid, fmt.Errorf("browser: %w", err))}
+	}
+	out := IssuerKeysResult{Outcome: ok, JWKS: string(b)}
+	for _, is := range l.Issuers {
+		if is.ID == iss {
+			out.NameZH, out.NameEN = is.Name.ZH, is.Name.EN
+		}
+	}
+	return out
 }
 
 func credentialCode(err error) Code {

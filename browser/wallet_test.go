@@ -2,7 +2,10 @@ package browser
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -28,6 +31,9 @@ func TestNewDeviceKey(t *testing.T) {
 		{"31 bytes", pub(holderKey)[:31], sign, false},
 		{"33 bytes", append(append([]byte{}, pub(holderKey)...), 0), sign, false},
 		{"private key", holderKey, sign, false},
+		{"small-order point", append([]byte{1}, make([]byte, 31)...), sign, false},
+		{"P-256 compressed", append([]byte{2}, make([]byte, 32)...), sign, false},
+		{"65 bytes off the curve", append([]byte{4}, make([]byte, 64)...), sign, false},
 		{"empty", nil, sign, false},
 		{"no function", pub(holderKey), nil, false},
 	} {
@@ -79,7 +85,7 @@ func TestProof(t *testing.T) {
 				return
 			}
 			got, err := oid4vci.VerifyProof(r.JWT, tc.aud, tc.nonce, t0.Add(time.Second), time.Minute)
-			if err != nil || !got.Equal(pub(holderKey)) {
+			if err != nil || !keys.SameKey(got, pub(holderKey)) {
 				t.Fatalf("VerifyProof: %v", err)
 			}
 		})
@@ -122,6 +128,7 @@ func TestInspect(t *testing.T) {
 		{"empty", "", good, pub(holderKey), t0, CodeInvalidCredential, false, 0, false},
 		{"bad JWKS", cred, `{"keys":[{"kty":"EC"}]}`, pub(holderKey), t0, CodeBadInput, false, 0, false},
 		{"JWKS not JSON", cred, "keys", pub(holderKey), t0, CodeBadInput, false, 0, false},
+		{"small-order device key", cred, good, append([]byte{1}, make([]byte, 31)...), t0, CodeBadInput, false, 0, false},
 		{"short key", cred, good, pub(holderKey)[:16], t0, CodeBadInput, false, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,4 +274,90 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(r.Reasons)
 		}
 	}
+}
+
+// TestP256DeviceKey is the web wallet on a browser without Ed25519: a
+// non-extractable WebCrypto P-256 key that signs messages (hashing them
+// itself) and returns r||s. Proofs are ES256, credentials bind the EC key,
+// presentations verify.
+func TestP256DeviceKey(t *testing.T) {
+	t.Parallel()
+	k, raw, key := webP256(t)
+	if len(raw) != 65 || key.Alg() != "ES256" || !keys.SameKey(key.Public(), &k.PublicKey) {
+		t.Fatalf("raw %d bytes, alg %s", len(raw), key.Alg())
+	}
+	if _, err := key.Sign(nil, []byte("digest"), crypto.SHA256); err == nil {
+		t.Error("a P-256 WebCrypto key signed a digest")
+	}
+	r := Proof(key, testIss, "n", ms(t0))
+	if !r.OK {
+		t.Fatal(r.Outcome)
+	}
+	got, err := oid4vci.VerifyProof(r.JWT, testIss, "n", t0.Add(time.Second), time.Minute)
+	if err != nil || !keys.SameKey(got, &k.PublicKey) {
+		t.Fatalf("VerifyProof: %v", err)
+	}
+
+	s := loaded(t)
+	cred := issue(t, &k.PublicKey, idxValid)
+	ik := s.IssuerKeys(testIss, ms(t0))
+	if !ik.OK || ik.NameEN != "Hangzhou Public Security Bureau" {
+		t.Fatal(ik.Outcome)
+	}
+	if in := Inspect(cred, ik.JWKS, raw, ms(t0)); !in.OK {
+		t.Fatal(in.Outcome)
+	}
+	if in := Inspect(cred, ik.JWKS, pub(holderKey), ms(t0)); in.Code != CodeNotMyKey {
+		t.Fatalf("Inspect with the Ed25519 key: %+v", in.Outcome)
+	}
+	for _, purpose := range []string{"", trust.PurposePoliceCheck} {
+		shown := s.Present(key, cred, purpose, "", "", ms(t0))
+		if !shown.OK {
+			t.Fatal(shown.Outcome)
+		}
+		v := s.Verify(shown.Text, purpose, ms(t0.Add(time.Second)))
+		if !v.Valid || !v.HolderBound || !v.Fresh {
+			t.Fatalf("%s: %+v", purpose, v)
+		}
+	}
+	// A WebCrypto key that is not the one the page named.
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	wrong, _ := NewDeviceKey(raw, p1363(other))
+	if r := Proof(wrong, testIss, "n", ms(t0)); r.Code != CodeKeyMismatch {
+		t.Fatalf("wrong key: %+v", r.Outcome)
+	}
+}
+
+// TestIssuerKeys: the web wallet takes keys, and offers, only from issuers
+// the loaded trust list names.
+func TestIssuerKeys(t *testing.T) {
+	t.Parallel()
+	if r := NewSession().IssuerKeys(testIss, ms(t0)); r.Code != CodeNoTrust {
+		t.Errorf("no trust: %+v", r.Outcome)
+	}
+	s := loaded(t)
+	r := s.IssuerKeys(testIss, ms(t0))
+	if !r.OK {
+		t.Fatal(r.Outcome)
+	}
+	set, err := keys.ParseJWKS([]byte(r.JWKS))
+	if err != nil || len(set.Keys) != 1 || set.Keys[0].X != keys.PublicJWK(pub(issuerKey)).X {
+		t.Fatalf("JWKS %s: %v", r.JWKS, err)
+	}
+	for name, tc := range map[string]struct {
+		iss string
+		now time.Time
+	}{
+		"phishing issuer":       {"https://ep-zjga.example.net/hz", t0},
+		"issuer with a path":    {testIss + "/", t0},
+		"trust list past grace": {testIss, t0.Add(15 * 24 * time.Hour)},
+	} {
+		if r := s.IssuerKeys(tc.iss, ms(tc.now)); r.Code != CodeUntrustedIssuer || r.JWKS != "" {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	b, _ := json.Marshal(r)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	checkKeys(t, "issuerKeys", m, "ok", "jwks", "nameZH", "nameEN")
 }

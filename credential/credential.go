@@ -1,7 +1,7 @@
 // Package credential defines the e-permit credential: an SD-JWT VC
 // (draft-ietf-oauth-sd-jwt-vc) of type VCT, signed by an issuing authority
 // with Ed25519, that carries one residence permit and binds it to the
-// holder's device key.
+// holder's device key (Ed25519 or ECDSA P-256).
 //
 // The profile is designed for QR codes: the claims every check needs (name,
 // masked citizen ID, residence division, permit number) are always visible
@@ -20,7 +20,6 @@ package credential
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -74,8 +73,13 @@ type Claims struct {
 	// Expires is the date the next yearly endorsement is due: after it the
 	// permit is suspended until endorsed.
 	Expires time.Time
-	Status  statuslist.Reference
-	Holder  ed25519.PublicKey
+	// NotBefore is the nbf claim, zero when there is none. e-permit's
+	// issuers do not set it; a verifier honours it when present.
+	NotBefore time.Time
+	Status    statuslist.Reference
+	// Holder is the device key the credential is bound to (cnf.jwk): an
+	// ed25519.PublicKey or an *ecdsa.PublicKey on P-256.
+	Holder crypto.PublicKey
 
 	Name     string // always visible
 	MaskedID string // always visible: first 6, eight '*', last 4
@@ -91,6 +95,7 @@ type payload struct {
 	Iss    string                 `json:"iss"`
 	Vct    string                 `json:"vct"`
 	Iat    int64                  `json:"iat"`
+	Nbf    int64                  `json:"nbf,omitempty"`
 	Exp    int64                  `json:"exp"`
 	Status statuslist.StatusClaim `json:"status"`
 	Cnf    cnf                    `json:"cnf"`
@@ -126,18 +131,23 @@ func Issue(s crypto.Signer, kid string, c Claims, r io.Reader) (string, error) {
 	if c.Issuer == "" || c.Name == "" || c.MaskedID == "" || c.Region == "" || c.PermitNo == "" || c.Status.URI == "" {
 		return "", fmt.Errorf("credential: issue: %w: iss, name, masked ID, region, permit number and status are required", ErrMissingClaim)
 	}
-	if len(c.Holder) != ed25519.PublicKeySize {
-		return "", fmt.Errorf("credential: issue: %w", ErrHolderKey)
+	// A key nobody holds (a small-order point) or that is not a point
+	// would bind the permit to nothing: refused here as by verifiers.
+	holder, err := keys.HolderJWK(c.Holder)
+	if err != nil {
+		return "", fmt.Errorf("credential: issue: %w: %w", ErrHolderKey, err)
 	}
 	if !c.Expires.After(c.IssuedAt) {
 		return "", fmt.Errorf("credential: issue: expiry %v not after issuance %v", c.Expires, c.IssuedAt)
 	}
-	holder := keys.PublicJWK(c.Holder)
 	p := payload{
 		Iss: c.Issuer, Vct: VCT, Iat: c.IssuedAt.Unix(), Exp: c.Expires.Unix(),
 		Status: statuslist.StatusClaim{StatusList: &statuslist.Reference{Idx: c.Status.Idx, URI: c.Status.URI}},
-		Cnf:    cnf{JWK: &keys.JWK{Kty: holder.Kty, Crv: holder.Crv, X: holder.X}},
+		Cnf:    cnf{JWK: &keys.JWK{Kty: holder.Kty, Crv: holder.Crv, X: holder.X, Y: holder.Y}},
 		Name:   c.Name, IDM: c.MaskedID, Region: c.Region, PNo: c.PermitNo,
+	}
+	if !c.NotBefore.IsZero() {
+		p.Nbf = c.NotBefore.Unix()
 	}
 	var ds []sdjwt.Disclosure
 	for _, g := range []struct {
@@ -178,12 +188,14 @@ func Issue(s crypto.Signer, kid string, c Claims, r io.Reader) (string, error) {
 // credential, before disclosures are applied.
 type Payload struct {
 	p      payload
-	holder ed25519.PublicKey
+	holder crypto.PublicKey
 }
 
 // ParsePayload decodes a payload whose signature has been verified. It
-// refuses duplicate or case-variant claim names, a vct other than VCT, and
-// missing required claims.
+// refuses duplicate or case-variant claim names, a vct other than VCT,
+// missing required claims, and a cnf.jwk that is not a usable holder key
+// (ErrHolderKey, wrapping the keys error that says why: a small-order
+// Ed25519 point, anyone's to sign with, is keys.ErrSmallOrderKey).
 func ParsePayload(raw []byte) (*Payload, error) {
 	var p payload
 	if err := jws.DecodeStrict(raw, &p); err != nil {
@@ -206,7 +218,7 @@ func ParsePayload(raw []byte) (*Payload, error) {
 	case p.Cnf.JWK == nil:
 		return nil, fmt.Errorf("credential: %w: cnf.jwk", ErrMissingClaim)
 	}
-	holder, err := p.Cnf.JWK.PublicKey()
+	holder, err := p.Cnf.JWK.HolderKey()
 	if err != nil {
 		return nil, fmt.Errorf("credential: %w: %w", ErrHolderKey, err)
 	}
@@ -216,8 +228,9 @@ func ParsePayload(raw []byte) (*Payload, error) {
 // Issuer returns the iss claim.
 func (p *Payload) Issuer() string { return p.p.Iss }
 
-// Holder returns the holder's public key from cnf.jwk.
-func (p *Payload) Holder() ed25519.PublicKey { return p.holder }
+// Holder returns the holder's public key from cnf.jwk: an
+// ed25519.PublicKey or an *ecdsa.PublicKey on P-256.
+func (p *Payload) Holder() crypto.PublicKey { return p.holder }
 
 // Disclose applies the presented disclosures and returns the claims they
 // reveal together with the always-visible ones.
@@ -232,6 +245,9 @@ func (p *Payload) Disclose(disclosures []string) (*Claims, error) {
 		MaskedID: p.p.IDM,
 		Region:   p.p.Region,
 		PermitNo: p.p.PNo,
+	}
+	if p.p.Nbf != 0 {
+		c.NotBefore = time.Unix(p.p.Nbf, 0)
 	}
 	if len(disclosures) == 0 {
 		if p.p.SDAlg != "" && p.p.SDAlg != sdjwt.SHA256 {

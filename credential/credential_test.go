@@ -81,7 +81,7 @@ func TestIssueRoundTrip(t *testing.T) {
 	if all.Identity.CitizenID != "11010519491231002X" || all.Residence.Address != "杭州市 <A&B> 路" || strings.Join(all.Disclosed(), ",") != "idn,res" {
 		t.Fatalf("disclosed %+v %+v", all.Identity, all.Residence)
 	}
-	if !pl.Holder().Equal(holderKey.Public()) || all.Status.Idx != 812345 {
+	if !keys.SameKey(pl.Holder(), holderKey.Public()) || all.Status.Idx != 812345 || !all.NotBefore.IsZero() {
 		t.Fatal("holder or status lost")
 	}
 }
@@ -91,7 +91,8 @@ func TestIssueRefuses(t *testing.T) {
 	for name, m := range map[string]func(*Claims){
 		"no issuer":     func(c *Claims) { c.Issuer = "" },
 		"no status":     func(c *Claims) { c.Status.URI = "" },
-		"short holder":  func(c *Claims) { c.Holder = c.Holder[:5] },
+		"short holder":  func(c *Claims) { c.Holder = c.Holder.(ed25519.PublicKey)[:5] },
+		"no holder":     func(c *Claims) { c.Holder = nil },
 		"expires first": func(c *Claims) { c.Expires = c.IssuedAt },
 	} {
 		c := sampleClaims(holderKey.Public().(ed25519.PublicKey))
@@ -99,6 +100,63 @@ func TestIssueRefuses(t *testing.T) {
 		if _, err := Issue(issuerKey, kid, c, rand.Reader); err == nil {
 			t.Errorf("%s: issued", name)
 		}
+	}
+	// A holder key nobody holds: the identity point.
+	c := sampleClaims(ed25519.PublicKey(append([]byte{1}, make([]byte, 31)...)))
+	if _, err := Issue(issuerKey, kid, c, rand.Reader); !errors.Is(err, ErrHolderKey) || !errors.Is(err, keys.ErrSmallOrderKey) {
+		t.Errorf("small-order holder: %v, want ErrHolderKey and keys.ErrSmallOrderKey", err)
+	}
+}
+
+// TestP256Holder binds a credential to an ECDSA P-256 device key: cnf.jwk
+// is an EC key with x and y, read back as the same key.
+func TestP256Holder(t *testing.T) {
+	t.Parallel()
+	dev, err := keys.GenerateDeviceKey(keys.AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := issueSample(t, func(c *Claims) { c.Holder = dev.Public() })
+	p, _ := sdjwt.Split(issued)
+	raw := verified(t, p.IssuerJWT)
+	if !strings.Contains(string(raw), `"cnf":{"jwk":{"kty":"EC","crv":"P-256","x":"`) || !strings.Contains(string(raw), `","y":"`) {
+		t.Fatalf("cnf: %s", raw)
+	}
+	pl, err := ParsePayload(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keys.SameKey(pl.Holder(), dev.Public()) {
+		t.Fatal("holder key lost")
+	}
+	b, err := sdjwt.Bind(p, dev, AnyAudience, "0123456789abcdef", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := jws.ParseHeader(b.KeyBinding); h.Alg != "ES256" {
+		t.Fatalf("KB-JWT alg %q", h.Alg)
+	}
+	if _, err := sdjwt.VerifyKeyBinding(b, pl.Holder()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNotBefore: nbf is written when set and read back.
+func TestNotBefore(t *testing.T) {
+	t.Parallel()
+	nbf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	p, _ := sdjwt.Split(issueSample(t, func(c *Claims) { c.NotBefore = nbf }))
+	raw := verified(t, p.IssuerJWT)
+	if !strings.Contains(string(raw), `"iat":1795737600,"nbf":1796083200,"exp":`) {
+		t.Fatalf("payload %s", raw)
+	}
+	pl, err := ParsePayload(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := pl.Disclose(nil)
+	if !c.NotBefore.Equal(nbf) {
+		t.Errorf("NotBefore = %v, want %v", c.NotBefore, nbf)
 	}
 }
 
@@ -110,12 +168,15 @@ func TestParsePayloadRefuses(t *testing.T) {
 		edit func(string) string
 		want error
 	}{
-		"other vct":       {func(s string) string { return strings.Replace(s, VCT, "urn:x", 1) }, ErrWrongType},
-		"no exp":          {func(s string) string { return strings.Replace(s, `"exp":`, `"xxx":`, 1) }, ErrMissingClaim},
-		"no name":         {func(s string) string { return strings.Replace(s, `"nm":`, `"zz":`, 1) }, ErrMissingClaim},
-		"duplicate":       {func(s string) string { return strings.Replace(s, `"nm":`, `"nm":"a","nm":`, 1) }, jws.ErrStrictJSON},
-		"case variant":    {func(s string) string { return strings.Replace(s, `"nm":`, `"NM":"a","nm":`, 1) }, jws.ErrStrictJSON},
-		"bad holder key":  {func(s string) string { return strings.Replace(s, `"crv":"Ed25519"`, `"crv":"X25519"`, 1) }, ErrHolderKey},
+		"other vct":      {func(s string) string { return strings.Replace(s, VCT, "urn:x", 1) }, ErrWrongType},
+		"no exp":         {func(s string) string { return strings.Replace(s, `"exp":`, `"xxx":`, 1) }, ErrMissingClaim},
+		"no name":        {func(s string) string { return strings.Replace(s, `"nm":`, `"zz":`, 1) }, ErrMissingClaim},
+		"duplicate":      {func(s string) string { return strings.Replace(s, `"nm":`, `"nm":"a","nm":`, 1) }, jws.ErrStrictJSON},
+		"case variant":   {func(s string) string { return strings.Replace(s, `"nm":`, `"NM":"a","nm":`, 1) }, jws.ErrStrictJSON},
+		"bad holder key": {func(s string) string { return strings.Replace(s, `"crv":"Ed25519"`, `"crv":"X25519"`, 1) }, ErrHolderKey},
+		"small-order holder key": {func(s string) string {
+			return strings.Replace(s, `"x":"`+keys.PublicJWK(holderKey.Public().(ed25519.PublicKey)).X, `"x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`, 1)
+		}, keys.ErrSmallOrderKey},
 		"negative status": {func(s string) string { return strings.Replace(s, `"idx":812345`, `"idx":-1`, 1) }, ErrMissingClaim},
 	}
 	for name, tt := range tests {

@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"testing"
@@ -36,7 +37,7 @@ func TestSizeReport(t *testing.T) {
 	}
 }
 
-func sampleClaims(holder ed25519.PublicKey) Claims {
+func sampleClaims(holder crypto.PublicKey) Claims {
 	return Claims{
 		Issuer: "https://ep.zjga.gov.cn/hz", IssuedAt: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), Expires: time.Date(2027, 11, 27, 0, 0, 0, 0, time.UTC),
 		Status: statuslist.Reference{Idx: 812345, URI: "https://ep.zjga.gov.cn/hz/status/1"}, Holder: holder,

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/epermit/epermit/audit"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/vault"
 )
@@ -268,7 +269,9 @@ func (s *Service) Application(ctx context.Context, by Official, id string, now t
 	if v.Particulars, err = s.openForm(&v.Application); err != nil {
 		return ApplicationView{}, err
 	}
-	v.Form, v.PersonKey, v.SecretHash = nil, nil, ""
+	// Storage details stay out of the view; the data key's number would
+	// also count every authority's person-records.
+	v.Form, v.PersonKey, v.SecretHash, v.DataKey = nil, nil, "", 0
 	if v.Particulars != nil {
 		if err := s.auditRead(ctx, by, "application.read", "application:"+id, v.Authority, now, nil); err != nil {
 			return ApplicationView{}, err
@@ -411,12 +414,18 @@ func decodeCursor(s string) ([]byte, error) {
 }
 
 // checkReasons refuses reasons an official may not write: blank, too long
-// or not text. The audit log refuses control characters and anything
-// shaped like a full citizen ID number on its own.
+// or not text, and what the audit log refuses (control characters,
+// anything shaped like a full citizen ID number), before anything is
+// written. Reasons are kept in clear in the records and shown to the
+// applicant, so they follow the audit log's rules wherever they go.
 func checkReasons(reasons ...string) error {
 	for _, r := range reasons {
 		if strings.TrimSpace(r) == "" || len(r) > 512 || !utf8.ValidString(r) {
 			return invalid("reason_required", "理由须为 1 至 512 字节的文字", "a reason must be 1 to 512 bytes of text")
+		}
+		e := audit.Entry{Time: time.Unix(1, 0), Actor: "check", Action: "check", Detail: map[string]string{"reason": r}}
+		if err := e.Validate(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -463,8 +472,11 @@ func (s *Service) Reject(ctx context.Context, by Official, id string, reasons []
 			return err
 		}
 		out = a
-		return appendAudit(tx, entry(by, "application.reject", "application:"+id, a.Authority, now,
-			map[string]string{"masked_id": a.MaskedID, "reasons": strconv.Itoa(len(reasons))}))
+		detail := map[string]string{"masked_id": a.MaskedID, "reasons": strconv.Itoa(len(reasons))}
+		for i, r := range reasons {
+			detail["reason_"+strconv.Itoa(i+1)] = r
+		}
+		return appendAudit(tx, entry(by, "application.reject", "application:"+id, a.Authority, now, detail))
 	})
 	if err != nil {
 		return Application{}, err

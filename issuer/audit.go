@@ -165,7 +165,8 @@ func (s *Service) Checkpoint(ctx context.Context) (Checkpoint, error) {
 		return Checkpoint{}, err
 	}
 	pub, _ := s.cfg.AuditKey.Public().(ed25519.PublicKey)
-	tok, err := jws.Sign(s.cfg.AuditKey, jws.Header{Typ: CheckpointType, Kid: keys.Thumbprint(pub)}, claims)
+	j := keys.PublicJWK(pub)
+	tok, err := jws.Sign(s.cfg.AuditKey, jws.Header{Typ: CheckpointType, Kid: j.Kid, JWK: &jws.HeaderJWK{Kty: j.Kty, Crv: j.Crv, X: j.X}}, claims)
 	if err != nil {
 		return Checkpoint{}, err
 	}
@@ -243,15 +244,17 @@ func (e *AuditError) Error() string {
 }
 
 // VerifyAudit checks the whole audit log: the hash chain of its entries,
-// and every checkpoint against the entries and the audit key pub (the key
-// the operator pinned, not one read from the store). since, when not nil,
-// is the latest checkpoint the verifier saw before: a log whose entries or
+// and every checkpoint against the entries and the audit key whose RFC 7638
+// thumbprint is pin (the key the operator pinned, as permitd printed it at
+// its first start: a checkpoint carries its public key, which must match the
+// pin; nothing else is read from the store). since, when not nil, is the
+// latest checkpoint the verifier saw before: a log whose entries or
 // checkpoints went back behind it was rolled back. The error is an
 // *[AuditError].
-func VerifyAudit(ctx context.Context, st Storage, pub ed25519.PublicKey, since *Checkpoint) (AuditReport, error) {
+func VerifyAudit(ctx context.Context, st Storage, pin string, since *Checkpoint) (AuditReport, error) {
 	var r AuditReport
-	if len(pub) != ed25519.PublicKeySize {
-		return r, &AuditError{Reason: AuditKeyMissing, Detail: "no audit public key given"}
+	if pin == "" {
+		return r, &AuditError{Reason: AuditKeyMissing, Detail: "no audit key thumbprint given"}
 	}
 	hashes := map[uint64]string{} // seq -> hash of checkpointed entries
 	err := st.View(ctx, func(tx Tx) error {
@@ -261,7 +264,7 @@ func VerifyAudit(ctx context.Context, st Storage, pub ed25519.PublicKey, since *
 			if err := json.Unmarshal(v, &cp); err != nil {
 				return false, &AuditError{Reason: AuditBadSig, Seq: binary.BigEndian.Uint64(k), Detail: "unreadable checkpoint"}
 			}
-			if err := checkCheckpoint(cp, pub); err != nil {
+			if err := checkCheckpoint(cp, pin); err != nil {
 				return false, err
 			}
 			cps = append(cps, cp)
@@ -312,7 +315,7 @@ func VerifyAudit(ctx context.Context, st Storage, pub ed25519.PublicKey, since *
 		r.Checkpoints = len(cps)
 		r.Unsealed = r.Entries - r.Latest.Seq
 		if since != nil {
-			if err := checkCheckpoint(*since, pub); err != nil {
+			if err := checkCheckpoint(*since, pin); err != nil {
 				return err
 			}
 			if since.Seq > r.Entries || r.Latest.Seq < since.Seq {
@@ -334,10 +337,19 @@ func VerifyAudit(ctx context.Context, st Storage, pub ed25519.PublicKey, since *
 	return r, nil
 }
 
-// checkCheckpoint verifies a checkpoint's signature by pub and that its
-// claims are what it says.
-func checkCheckpoint(cp Checkpoint, pub ed25519.PublicKey) error {
-	tok, err := jws.Verify(cp.Token, CheckpointType, func(jws.Header) (ed25519.PublicKey, error) { return pub, nil })
+// checkCheckpoint verifies a checkpoint's signature by the key it carries,
+// whose thumbprint must be pin, and that its claims are what it says.
+func checkCheckpoint(cp Checkpoint, pin string) error {
+	tok, err := jws.Verify(cp.Token, CheckpointType, func(h jws.Header) (ed25519.PublicKey, error) {
+		if h.JWK == nil {
+			return nil, errors.New("no key in the header")
+		}
+		pub, err := keys.JWK{Kty: h.JWK.Kty, Crv: h.JWK.Crv, X: h.JWK.X}.PublicKey()
+		if err != nil || keys.Thumbprint(pub) != pin {
+			return nil, errors.New("not the pinned key")
+		}
+		return pub, nil
+	})
 	if err != nil {
 		return &AuditError{Reason: AuditBadSig, Seq: cp.Seq, Detail: "not signed by the pinned audit key"}
 	}

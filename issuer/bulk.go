@@ -49,7 +49,9 @@ func (s *Service) JobProgress(ctx context.Context, id string) (Job, error) {
 // [first, first+len(nos)) of the job's list (numbers an authority approved
 // for the yearly endorsement). Lines the job has already done are skipped,
 // so a job resumes after a crash or an interruption without endorsing
-// anything twice; the batch and the job's progress commit together. A
+// anything twice; the batch and the job's progress commit together. A job
+// belongs to the authority of the token that started it (all of them for a
+// provincial token): a token limited to another authority is refused. A
 // permit that cannot be endorsed (not found, not active, window not open)
 // is reported with its reason and skipped. Each endorsed permit's wallet
 // can then refresh its credential ([Service.Refresh]).
@@ -76,6 +78,11 @@ func (s *Service) EndorseBatch(ctx context.Context, by Official, id string, firs
 		}
 		if !found {
 			job = Job{ID: id, Kind: "endorse", Authority: by.Authority, Started: now.UTC(), By: by.actorName()}
+		}
+		// Job ids are chosen by clients (the CLI names a job after its
+		// file): a job another authority started is not resumed, nor shown.
+		if by.Authority != "" && job.Authority != by.Authority {
+			return conflict("job_other_authority", "任务 %s 属于另一发证机关，请换一个任务编号", "job %s belongs to another authority; choose another job id", clip(id))
 		}
 		if job.Kind != "endorse" {
 			return conflict("job_kind", "任务 %s 不是签注任务", "job %s is not an endorsement job", id)

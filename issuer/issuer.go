@@ -6,7 +6,6 @@ package issuer
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"fmt"
 	"io"
 	"time"
@@ -17,10 +16,11 @@ import (
 )
 
 // Claims maps a permit record to the claims of its credential, bound to the
-// holder's device key and to its status list entry. The credential expires
+// holder's device key (an ed25519.PublicKey or a P-256 *ecdsa.PublicKey)
+// and to its status list entry. The credential expires
 // at the start of the day its next endorsement is due (China time): from
 // then on verifiers report "endorsement overdue".
-func Claims(p permit.Permit, issuerID string, holder ed25519.PublicKey, ref statuslist.Reference, now time.Time) (credential.Claims, error) {
+func Claims(p permit.Permit, issuerID string, holder crypto.PublicKey, ref statuslist.Reference, now time.Time) (credential.Claims, error) {
 	if err := p.Validate(); err != nil {
 		return credential.Claims{}, fmt.Errorf("issuer: %w", err)
 	}
@@ -56,7 +56,7 @@ func Claims(p permit.Permit, issuerID string, holder ed25519.PublicKey, ref stat
 
 // Issue signs the credential of permit p for the holder's key: the SD-JWT
 // with every disclosure, ready for the wallet.
-func Issue(s crypto.Signer, kid string, p permit.Permit, issuerID string, holder ed25519.PublicKey, ref statuslist.Reference, now time.Time, r io.Reader) (string, error) {
+func Issue(s crypto.Signer, kid string, p permit.Permit, issuerID string, holder crypto.PublicKey, ref statuslist.Reference, now time.Time, r io.Reader) (string, error) {
 	c, err := Claims(p, issuerID, holder, ref, now)
 	if err != nil {
 		return "", err

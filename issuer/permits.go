@@ -630,11 +630,17 @@ func (s *Service) Search(ctx context.Context, by Official, q SearchQuery, now ti
 	return hits, nil
 }
 
-// holderJWK returns the public JWK of a holder key.
+// holderJWK returns the canonical public JWK of a holder key (Ed25519 or
+// P-256, checked: no small-order or off-curve point) and its thumbprint.
 func holderJWK(k keys.JWK) (keys.JWK, string, error) {
-	pub, err := k.PublicKey()
+	pub, err := k.HolderKey()
 	if err != nil {
 		return keys.JWK{}, "", err
 	}
-	return keys.PublicJWK(pub), keys.Thumbprint(pub), nil
+	jwk, err := keys.HolderJWK(pub)
+	if err != nil {
+		return keys.JWK{}, "", err
+	}
+	kid, err := jwk.Thumbprint()
+	return jwk, kid, err
 }

@@ -96,7 +96,7 @@ type Application struct {
 	Authority string   `json:"authority"`
 	State     AppState `json:"state"`
 	// SecretHash is the hex SHA-256 of the secret the applicant received.
-	SecretHash string `json:"secret_hash"`
+	SecretHash string `json:"secret_hash,omitempty"`
 	MaskedID   string `json:"masked_id"`
 	// City is the four-digit city code and Division the residence division.
 	City     string          `json:"city"`

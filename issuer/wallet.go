@@ -159,11 +159,11 @@ func (s *Service) IssueCredential(ctx context.Context, access string, proof Proo
 }
 
 // Refresh issues the permit's endorsed credential to the wallet that holds
-// the current one, without a counter visit: the proof must be by the key
-// the current credential is bound to, and the permit must have been
-// endorsed since that credential was issued. The old credential is
-// superseded.
-func (s *Service) Refresh(ctx context.Context, no string, proof Proof, now time.Time) (Issued, error) {
+// the current one, without a counter visit: the proof, addressed to the
+// permit's own authority (slug), must be by the key the current credential
+// is bound to, and the permit must have been endorsed since that
+// credential was issued. The old credential is superseded.
+func (s *Service) Refresh(ctx context.Context, slug, no string, proof Proof, now time.Time) (Issued, error) {
 	nkey, ok := s.checkNonce(proof.Nonce, now)
 	if !ok {
 		return Issued{}, refuse(KindInvalidGrant, "invalid_nonce", "c_nonce 无效或已过期，请重新获取", "the c_nonce is unknown or expired; get a fresh one")
@@ -180,7 +180,7 @@ func (s *Service) Refresh(ctx context.Context, no string, proof Proof, now time.
 	// The same answer for an unknown permit and another holder's: the
 	// caller proves nothing but a key.
 	c := p.Current()
-	if !found || c == nil || c.HolderKid != kid {
+	if !found || c == nil || c.HolderKid != kid || p.Authority != slug {
 		return Issued{}, refuse(KindForbidden, "holder_mismatch", "该居住证当前的电子证照不属于此钱包密钥", "the permit's current credential is not bound to this key")
 	}
 	if !c.ValidUntil.Before(p.ValidUntil) {
@@ -209,7 +209,10 @@ func (s *Service) issue(ctx context.Context, p *Permit, holder keys.JWK, via str
 	if err != nil {
 		return Issued{}, invalid("invalid_proof", "钱包密钥无效", "the proof's key is not a valid holder key")
 	}
-	pub, _ := jwk.PublicKey()
+	pub, err := jwk.HolderKey()
+	if err != nil {
+		return Issued{}, invalid("invalid_proof", "钱包密钥无效", "the proof's key is not a valid holder key")
+	}
 	for range 8 {
 		if p.State != PermitActive {
 			return Issued{}, conflict("permit_"+string(p.State), "该居住证状态为 %s", "the permit is %s", p.State)

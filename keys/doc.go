@@ -1,6 +1,7 @@
 // Package keys manages the Ed25519 keys that sign and verify e-permit
 // credentials: generating them, keeping them on disk, publishing them as
-// JSON Web Keys, and rotating them.
+// JSON Web Keys, and rotating them; and the holder device keys credentials
+// are bound to, which may also be ECDSA P-256.
 //
 // # Key files
 //
@@ -27,9 +28,25 @@
 // thumbprint ([Thumbprint]), so a kid names exactly one key and anyone can
 // recompute it. [ParseJWK], [ParseJWKS] and [JWK.PublicKey] are strict: the
 // key type and curve must match, x must be canonical unpadded base64url of 32
-// bytes, a kid must be the thumbprint, and a JWK carrying private key
-// material such as "d" is refused ([ErrPrivateJWK]), so a leaked private JWK
-// cannot be published or trusted by mistake. [JWKS.Lookup] finds a key by kid.
+// bytes encoding a point of the curve canonically ([ErrNonCanonicalKey],
+// [ErrInvalidPoint]) and not of small order ([ErrSmallOrderKey]: anyone can
+// sign for the identity and the other seven such points, checked with
+// filippo.io/edwards25519), and a JWK carrying private key material such as
+// "d" is refused ([ErrPrivateJWK]), so a leaked private JWK cannot be
+// published or trusted by mistake. A kid member may be any name (RFC 7517
+// section 4.5): [JWKS.Lookup] finds a key by its thumbprint, which is what
+// e-permit puts in the kid header of what it signs.
+//
+// # Holder device keys
+//
+// The key a credential is bound to (its cnf.jwk), which signs key-binding
+// JWTs and OpenID4VCI proofs, may be Ed25519 or ECDSA P-256, the key that
+// phones keep in secure hardware. [JWK.HolderKey] and [ParseHolderJWK]
+// accept both, with the same strictness (a P-256 point must be on the curve,
+// not at infinity, with coordinates below the prime); [HolderJWK] builds the
+// JWK of either and [JWK.Thumbprint] its RFC 7638 thumbprint.
+// [GenerateDeviceKey], [WriteDeviceKeyFile] and [LoadDeviceKeyFile] keep a
+// wallet's key; issuer keys stay Ed25519.
 //
 // # Key ring and rotation
 //

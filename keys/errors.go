@@ -19,9 +19,26 @@ var (
 	// *InsecurePermissionsError.
 	ErrInsecurePermissions = errors.New("insecure permissions")
 
-	// ErrInvalidJWK reports a JWK or JWK Set that is not a valid public
-	// Ed25519 key as RFC 8037 and RFC 7517 define it.
+	// ErrInvalidJWK reports a JWK or JWK Set that is not a valid public key
+	// as RFC 7517, RFC 7518 and RFC 8037 define it, of a type and curve
+	// accepted where it is used. The three errors below are always wrapped
+	// together with it.
 	ErrInvalidJWK = errors.New("invalid jwk")
+
+	// ErrSmallOrderKey reports an Ed25519 public key that is one of the
+	// eight points of small order (such as the identity): anyone can make
+	// signatures that verify with it, so it proves nothing about who holds
+	// it.
+	ErrSmallOrderKey = errors.New("small-order public key (anyone can sign for it)")
+
+	// ErrNonCanonicalKey reports a public key encoded in other than its
+	// one canonical form: an Ed25519 y coordinate or a P-256 coordinate
+	// that is not below the field's prime.
+	ErrNonCanonicalKey = errors.New("non-canonical public key encoding")
+
+	// ErrInvalidPoint reports a public key that is not a point of its
+	// curve, or is the P-256 point at infinity.
+	ErrInvalidPoint = errors.New("public key is not a valid curve point")
 
 	// ErrPrivateJWK reports a JWK that carries private key material (such as
 	// the "d" member) where only a public key is acceptable. It is always

@@ -51,8 +51,16 @@ func TestParseJWK(t *testing.T) {
 		{"missing kty", `{"crv":"Ed25519","x":"` + vecX + `"}`, JWK{}, ErrInvalidJWK},
 		{"case-variant member name", `{"KTY":"OKP","crv":"Ed25519","x":"` + vecX + `"}`, JWK{}, ErrInvalidJWK},
 		{"missing x", `{"kty":"OKP","crv":"Ed25519"}`, JWK{}, ErrInvalidJWK},
-		{"kid mismatch", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"key-1"}`, JWK{}, ErrInvalidJWK},
-		{"kid of another key", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"` + Thumbprint(make([]byte, 32)) + `"}`, JWK{}, ErrInvalidJWK},
+		// RFC 7517 section 4.5 leaves kid free: a name is kept, and the
+		// key is still found by its thumbprint (TestJWKSLookup).
+		{"kid name", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"key-1"}`,
+			JWK{Kty: "OKP", Crv: "Ed25519", X: vecX, Kid: "key-1"}, nil},
+		{"kid of another key", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"` + Thumbprint(make([]byte, 32)) + `"}`,
+			JWK{Kty: "OKP", Crv: "Ed25519", X: vecX, Kid: Thumbprint(make([]byte, 32))}, nil},
+		{"y of an OKP key ignored", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","y":"` + vecX + `"}`,
+			JWK{Kty: "OKP", Crv: "Ed25519", X: vecX}, nil},
+		{"identity point", `{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`, JWK{}, ErrSmallOrderKey},
+		{"EC key is not an issuer key", `{"kty":"EC","crv":"P-256","x":"` + vecX + `","y":"` + vecX + `"}`, JWK{}, ErrInvalidJWK},
 		{"use enc", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","use":"enc"}`, JWK{}, ErrInvalidJWK},
 		{"alg ES256", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","alg":"ES256"}`, JWK{}, ErrInvalidJWK},
 		{"empty kid", `{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":""}`, JWK{}, ErrInvalidJWK},
@@ -105,7 +113,9 @@ func TestJWKPublicKey(t *testing.T) {
 		{"short x", func(k *JWK) { k.X = vecX[:40] }, "x is 40 characters, want 43"},
 		{"padded x", func(k *JWK) { k.X += "=" }, "padding"},
 		{"standard alphabet", func(k *JWK) { k.X = strings.ReplaceAll(vecX, "_", "/") }, "standard base64 alphabet"},
-		{"kid mismatch", func(k *JWK) { k.Kid = "abc" }, `kid "abc" is not the key's thumbprint`},
+		{"kid name", func(k *JWK) { k.Kid = "abc" }, ""},
+		{"y", func(k *JWK) { k.Y = vecX }, `an OKP key has no member "y"`},
+		{"small order", func(k *JWK) { k.X = b64.EncodeToString(make([]byte, 32)) }, "small-order"},
 		{"use", func(k *JWK) { k.Use = "enc" }, `use "enc"`},
 		{"alg", func(k *JWK) { k.Alg = "none" }, `alg "none"`},
 		{"long value clipped", func(k *JWK) { k.Kty = strings.Repeat("A", 1000) }, `AAAA..."`},
@@ -203,10 +213,11 @@ func TestJWKSLookup(t *testing.T) {
 	other := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
 	otherKid := Thumbprint(other)
 	set := JWKS{Keys: []JWK{
-		{Kty: "OKP", Crv: "Ed25519", X: vecX}, // no kid: found by thumbprint
-		PublicJWK(other),
+		// First, so that a lookup by the kid member would find it: it
+		// names vecX's thumbprint but is another key.
+		{Kty: "OKP", Crv: "Ed25519", X: b64.EncodeToString(other), Kid: vecKid},
 		{Kty: "OKP", Crv: "Ed25519", X: "short", Kid: "bad"}, // built by hand, invalid
-		{Kty: "OKP", Crv: "Ed25519", X: vecX, Kid: "forged"}, // kid is not its thumbprint
+		{Kty: "OKP", Crv: "Ed25519", X: vecX, Kid: "key-1"},  // an ordinary kid name
 	}}
 	tests := []struct {
 		kid    string
@@ -215,8 +226,8 @@ func TestJWKSLookup(t *testing.T) {
 	}{
 		{vecKid, vecX, true},
 		{otherKid, b64.EncodeToString(other), true},
+		{"key-1", "", false}, // names are not looked up
 		{"bad", "", false},
-		{"forged", "", false},
 		{"", "", false},
 		{"unknown", "", false},
 	}
@@ -225,6 +236,30 @@ func TestJWKSLookup(t *testing.T) {
 		if ok != tt.wantOK || (ok && b64.EncodeToString(pub) != tt.wantX) {
 			t.Errorf("Lookup(%q) = %x, %v; want %s, %v", tt.kid, pub, ok, tt.wantX, tt.wantOK)
 		}
+	}
+}
+
+// TestParseJWKSKidNames loads a JWKS whose members carry ordinary kid
+// names (RFC 7517 section 4.5), as other issuers publish them.
+func TestParseJWKSKidNames(t *testing.T) {
+	t.Parallel()
+	other := ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)
+	data := `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"2026-signing","use":"sig","alg":"EdDSA"},` +
+		`{"kty":"OKP","crv":"Ed25519","x":"` + b64.EncodeToString(other) + `","kid":"2025-signing"}]}`
+	set, err := ParseJWKS([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pub, ok := set.Lookup(vecKid); !ok || b64.EncodeToString(pub) != vecX {
+		t.Errorf("Lookup by thumbprint = %x, %v", pub, ok)
+	}
+	if set.Keys[0].Kid != "2026-signing" {
+		t.Errorf("kid name not kept: %+v", set.Keys[0])
+	}
+	// Two names for one key are still one key twice.
+	dup := `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"a"},{"kty":"OKP","crv":"Ed25519","x":"` + vecX + `","kid":"b"}]}`
+	if _, err := ParseJWKS([]byte(dup)); !errors.Is(err, ErrDuplicateKey) {
+		t.Errorf("same key under two names: %v, want ErrDuplicateKey", err)
 	}
 }
 
@@ -288,7 +323,7 @@ func FuzzParseJWK(f *testing.F) {
 			t.Fatalf("public key of %d bytes", len(pub))
 		}
 		canon := PublicJWK(pub)
-		if k.X != canon.X || (k.Kid != "" && k.Kid != canon.Kid) {
+		if k.X != canon.X {
 			t.Fatalf("accepted non-canonical JWK %+v, canonical %+v", k, canon)
 		}
 		again, err := json.Marshal(k)

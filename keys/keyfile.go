@@ -2,7 +2,10 @@ package keys
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/subtle"
 	"crypto/x509"
@@ -37,6 +40,23 @@ func Generate() (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
+// GenerateDeviceKey returns a new holder device key drawn from crypto/rand:
+// an ed25519.PrivateKey for [AlgEdDSA] or an *ecdsa.PrivateKey on P-256 for
+// [AlgES256]. Issuer keys are Ed25519 and come from [Generate].
+func GenerateDeviceKey(alg string) (crypto.Signer, error) {
+	switch alg {
+	case AlgEdDSA, algEd25519:
+		return Generate()
+	case AlgES256:
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("keys: generate p-256 key: %w", err)
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("keys: device key algorithm %q, want %q or %q", clip(alg), AlgEdDSA, AlgES256)
+}
+
 // MarshalPrivateKeyPEM encodes key as a PKCS#8 "PRIVATE KEY" PEM block.
 // It refuses a key that is not 64 bytes or whose public half does not
 // belong to its seed.
@@ -44,11 +64,30 @@ func MarshalPrivateKeyPEM(key ed25519.PrivateKey) ([]byte, error) {
 	if err := checkPrivateKey(key); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
+	return marshalPEM(key)
+}
+
+func marshalPEM(key crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, fmt.Errorf("keys: marshal pkcs#8: %w", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der}), nil
+}
+
+// checkDeviceKey refuses a device key that is neither a valid Ed25519 key
+// nor an ECDSA key on P-256.
+func checkDeviceKey(key crypto.Signer) error {
+	switch k := key.(type) {
+	case ed25519.PrivateKey:
+		return checkPrivateKey(k)
+	case *ecdsa.PrivateKey:
+		if k == nil || k.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: ecdsa key not on P-256", ErrInvalidPrivateKey)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: device key is %T, want Ed25519 or ECDSA P-256", ErrInvalidPrivateKey, key)
 }
 
 // ParsePrivateKeyPEM decodes one PKCS#8 "PRIVATE KEY" PEM block holding an
@@ -65,6 +104,20 @@ func ParsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
 // parsePrivateKeyPEM returns errors without the "keys: " prefix so that
 // callers can add their own context.
 func parsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
+	parsed, err := parsePKCS8PEM(data)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := parsed.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: PKCS#8 key is %T, want ed25519.PrivateKey", ErrInvalidPrivateKey, parsed)
+	}
+	return key, nil
+}
+
+// parsePKCS8PEM decodes one PKCS#8 "PRIVATE KEY" PEM block holding an
+// Ed25519 or ECDSA P-256 key.
+func parsePKCS8PEM(data []byte) (crypto.Signer, error) {
 	block, rest := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("%w: no PEM block found", ErrInvalidPrivateKey)
@@ -83,11 +136,11 @@ func parsePrivateKeyPEM(data []byte) (ed25519.PrivateKey, error) {
 		// The x509 error describes the structure, never the key bytes.
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPrivateKey, err)
 	}
-	key, ok := parsed.(ed25519.PrivateKey)
+	key, ok := parsed.(crypto.Signer)
 	if !ok {
 		return nil, fmt.Errorf("%w: PKCS#8 key is %T, want ed25519.PrivateKey", ErrInvalidPrivateKey, parsed)
 	}
-	if err := checkPrivateKey(key); err != nil {
+	if err := checkDeviceKey(key); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -120,6 +173,25 @@ func WritePrivateKeyFile(path string, key ed25519.PrivateKey) (err error) {
 	if err != nil {
 		return err
 	}
+	return writeKeyFile(path, data)
+}
+
+// WriteDeviceKeyFile writes a holder device key, Ed25519 or ECDSA P-256, to
+// path as WritePrivateKeyFile writes an Ed25519 key: PKCS#8 PEM, mode 0600,
+// atomically, never replacing an existing file.
+func WriteDeviceKeyFile(path string, key crypto.Signer) error {
+	if err := checkDeviceKey(key); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	data, err := marshalPEM(key)
+	if err != nil {
+		return err
+	}
+	return writeKeyFile(path, data)
+}
+
+// writeKeyFile is WritePrivateKeyFile for PEM data.
+func writeKeyFile(path string, data []byte) (err error) {
 	existErr := fmt.Errorf("keys: private key file %q: %w (refusing to overwrite)", path, fs.ErrExist)
 	if _, err := os.Lstat(path); err == nil {
 		return existErr
@@ -208,6 +280,35 @@ func syncDir(dir string) error {
 // where Go does not report POSIX permissions, the mode check is skipped.
 // Malformed contents yield an error wrapping ErrInvalidPrivateKey.
 func LoadPrivateKeyFile(path string) (ed25519.PrivateKey, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("keys: private key file %q: %w", path, err)
+	}
+	return key, nil
+}
+
+// LoadDeviceKeyFile reads a holder device key, an ed25519.PrivateKey or an
+// *ecdsa.PrivateKey on P-256, from a PKCS#8 PEM file, with the checks of
+// LoadPrivateKeyFile.
+func LoadDeviceKeyFile(path string) (crypto.Signer, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parsePKCS8PEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("keys: private key file %q: %w", path, err)
+	}
+	return key, nil
+}
+
+// readKeyFile reads a private key file with the checks LoadPrivateKeyFile
+// documents.
+func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("keys: private key file: %w", err)
@@ -230,11 +331,7 @@ func LoadPrivateKeyFile(path string) (ed25519.PrivateKey, error) {
 	if len(data) > maxKeyFileSize {
 		return nil, fmt.Errorf("keys: private key file %q: %w: larger than %d bytes", path, ErrInvalidPrivateKey, maxKeyFileSize)
 	}
-	key, err := parsePrivateKeyPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("keys: private key file %q: %w", path, err)
-	}
-	return key, nil
+	return data, nil
 }
 
 // LoadOrCreate loads the private key DIR/NAME.key, or generates and writes a

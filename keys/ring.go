@@ -90,6 +90,11 @@ func normalizeEntry(e Entry) (Entry, error) {
 	if len(e.Public) != ed25519.PublicKeySize {
 		return Entry{}, fmt.Errorf("%w: public key is %d bytes, want %d", ErrInvalidEntry, len(e.Public), ed25519.PublicKeySize)
 	}
+	// The ring's keys are published in the JWKS, which verifiers refuse
+	// whole if it holds a weak key.
+	if err := checkEd25519Point(e.Public); err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
+	}
 	e.Public = append(ed25519.PublicKey(nil), e.Public...)
 	kid := Thumbprint(e.Public)
 	if e.Kid == "" {

@@ -72,15 +72,10 @@ type Claim struct {
 	Display   []Display `json:"display,omitempty"`
 }
 
-// ProofSigningAlgs are the algorithms of jwt key proofs the issuer
-// advertises: EdDSA (RFC 8037) and its fully specified name Ed25519
-// (RFC 9864).
-var ProofSigningAlgs = []string{jws.AlgEdDSA, jws.AlgEd25519}
-
 // NewIssuerMetadata returns the metadata of an issuer that is its own
 // authorization server and offers one credential configuration: configID,
 // format Format, the given vct (and configID as scope), bound to a jwk
-// proved by a jwt proof signed with one of ProofSigningAlgs, signed with
+// proved by a jwt proof signed with one of ProofAlgs, signed with
 // EdDSA. names maps locales to the issuer's display name; the display list
 // is sorted by locale. The caller sets NonceEndpoint when it requires
 // nonces, and the credential's display.
@@ -101,7 +96,7 @@ func NewIssuerMetadata(issuer, credentialEndpoint, configID, vct string, names m
 				CryptographicBindingMethodsSupported: []string{"jwk"},
 				CredentialSigningAlgValuesSupported:  []string{jws.AlgEdDSA},
 				ProofTypesSupported: map[string]ProofTypeMetadata{
-					"jwt": {ProofSigningAlgValuesSupported: slices.Clone(ProofSigningAlgs)},
+					"jwt": {ProofSigningAlgValuesSupported: slices.Clone(ProofAlgs)},
 				},
 			},
 		},

@@ -2,6 +2,7 @@ package oid4vci
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/base64"
@@ -15,25 +16,32 @@ import (
 	"github.com/epermit/epermit/keys"
 )
 
-// MaxClockSkew is how far in the future a proof's iat may be.
+// MaxClockSkew is how far in the future a proof's iat (or nbf) may be.
 const MaxClockSkew = 60 * time.Second
 
-// maxProofLen bounds a proof JWT: a header with an Ed25519 jwk and a short
+// maxProofLen bounds a proof JWT: a header with a P-256 jwk and a short
 // payload take a few hundred bytes.
 const maxProofLen = 8 << 10
+
+// ProofAlgs are the proof signing algorithms an e-permit issuer accepts, as
+// its metadata lists them (proof_signing_alg_values_supported): EdDSA and
+// its RFC 9864 name Ed25519 for Ed25519 device keys, ES256 for P-256 ones.
+var ProofAlgs = []string{jws.AlgEdDSA, jws.AlgEd25519, jws.AlgES256}
 
 type proofClaims struct {
 	Iss   *string         `json:"iss,omitempty"`
 	Aud   json.RawMessage `json:"aud"`
 	Iat   *int64          `json:"iat"`
+	Nbf   *int64          `json:"nbf,omitempty"`
 	Exp   *int64          `json:"exp,omitempty"`
 	Nonce *string         `json:"nonce,omitempty"`
 }
 
 // NewProof returns a jwt key proof for the pre-authorized code flow with
-// anonymous token requests: header alg EdDSA, typ ProofType and jwk the
-// public key of signer (an Ed25519 key, such as a wallet device key); payload aud (the credential issuer identifier), iat
-// and nonce (the c_nonce; omitted when empty); no iss.
+// anonymous token requests: header typ ProofType, jwk the public key of
+// signer (a wallet's device key: Ed25519, alg EdDSA, or ECDSA P-256, alg
+// ES256) and alg accordingly; payload aud (the credential issuer
+// identifier), iat and nonce (the c_nonce; omitted when empty); no iss.
 func NewProof(signer crypto.Signer, audience, nonce string, iat time.Time) (string, error) {
 	if signer == nil {
 		return "", fmt.Errorf("oid4vci: proof: no signer")
@@ -41,13 +49,14 @@ func NewProof(signer crypto.Signer, audience, nonce string, iat time.Time) (stri
 	if k, ok := signer.(ed25519.PrivateKey); ok && len(k) != ed25519.PrivateKeySize {
 		return "", fmt.Errorf("oid4vci: proof: private key of %d bytes", len(k))
 	}
-	pub, ok := signer.Public().(ed25519.PublicKey)
-	if !ok || len(pub) != ed25519.PublicKeySize {
-		return "", fmt.Errorf("oid4vci: proof: the signer's key is not Ed25519")
+	if k, ok := signer.(*ecdsa.PrivateKey); ok && k == nil {
+		return "", fmt.Errorf("oid4vci: proof: no signer")
 	}
-	h := jws.Header{Typ: ProofType, JWK: &jws.HeaderJWK{
-		Kty: "OKP", Crv: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub),
-	}}
+	j, err := keys.HolderJWK(signer.Public())
+	if err != nil {
+		return "", fmt.Errorf("oid4vci: proof: the signer's key: %w", err)
+	}
+	h := jws.Header{Typ: ProofType, JWK: &jws.HeaderJWK{Kty: j.Kty, Crv: j.Crv, X: j.X, Y: j.Y}}
 	aud, err := json.Marshal(audience)
 	if err != nil {
 		return "", fmt.Errorf("oid4vci: proof: %w", err)
@@ -70,20 +79,25 @@ func NewProof(signer crypto.Signer, audience, nonce string, iat time.Time) (stri
 var headerMembersRefused = []string{"kid", "x5c", "x5u", "jku", "trust_chain", "key_attestation"}
 
 // VerifyProof checks a jwt key proof and returns the public key the
-// credential is to be bound to. The proof must have typ ProofType and alg
-// EdDSA; carry its key as a public Ed25519 jwk header (no private members,
-// no kid, x5c or other way of naming a key); be signed by that key; have
-// aud equal to audience (a string, or an array holding it); nonce equal to
-// nonce (a proof without nonce is accepted only when nonce is ""); iat
-// within [now-maxAge, now+MaxClockSkew]; and exp, if present, after now.
-// An iss claim is ignored: anonymous pre-authorized wallets have no client
-// id to put there. Replay within the window is stopped by the nonce, which
-// the caller must accept only once.
+// credential is to be bound to: an ed25519.PublicKey or an *ecdsa.PublicKey
+// on P-256. The proof must have typ ProofType; carry its key as a public
+// jwk header (no private members, no kid, x5c or other way of naming a
+// key) that keys.ParseHolderJWK accepts, so that a small-order or
+// non-canonical Ed25519 point, a P-256 point off the curve or at infinity,
+// are refused (the error wraps the keys error that says which); have alg
+// EdDSA or Ed25519 (RFC 9864) for an Ed25519 key and ES256 for a P-256 key,
+// signed by that key (ES256 as the 64-byte r||s); have aud equal to audience
+// (a string, or an array holding it); nonce equal to nonce (a proof without
+// nonce is accepted only when nonce is ""); iat within [now-maxAge,
+// now+MaxClockSkew]; nbf, if present, not after now+MaxClockSkew; and exp,
+// if present, after now. An iss claim is ignored: anonymous pre-authorized
+// wallets have no client id to put there. Replay within the window is
+// stopped by the nonce, which the caller must accept only once.
 //
 // Errors are *Error with code invalid_nonce for a wrong nonce and
 // invalid_proof for everything else. A non-positive maxAge is a
 // programming error and gives a plain error.
-func VerifyProof(jwt string, audience, nonce string, now time.Time, maxAge time.Duration) (ed25519.PublicKey, error) {
+func VerifyProof(jwt string, audience, nonce string, now time.Time, maxAge time.Duration) (crypto.PublicKey, error) {
 	if maxAge <= 0 {
 		return nil, fmt.Errorf("oid4vci: VerifyProof: maxAge %v is not positive", maxAge)
 	}
@@ -112,19 +126,21 @@ func VerifyProof(jwt string, audience, nonce string, now time.Time, maxAge time.
 	if !ok {
 		return nil, invalid("proof header has no jwk", nil)
 	}
-	jwk, err := keys.ParseJWK(rawJWK)
+	jwk, err := keys.ParseHolderJWK(rawJWK)
 	if err != nil {
-		return nil, invalid("proof header jwk is not a public Ed25519 key", err)
+		return nil, invalid(jwkReason(err), err)
 	}
-	pub, err := jwk.PublicKey()
+	pub, err := jwk.HolderKey()
 	if err != nil {
-		return nil, invalid("proof header jwk is not a public Ed25519 key", err)
+		return nil, invalid(jwkReason(err), err)
 	}
 	var alg string
-	if err := json.Unmarshal(members["alg"], &alg); err != nil || alg != jws.AlgEdDSA {
-		return nil, invalid(fmt.Sprintf("proof alg %q, want %q", clip(alg), jws.AlgEdDSA), jws.ErrAlgorithm)
+	_ = json.Unmarshal(members["alg"], &alg)
+	_, isEC := pub.(*ecdsa.PublicKey)
+	if isEC && alg != jws.AlgES256 || !isEC && alg != jws.AlgEdDSA && alg != jws.AlgEd25519 {
+		return nil, invalid(fmt.Sprintf("proof alg %q does not fit its jwk: EdDSA or Ed25519 for an Ed25519 key, ES256 for a P-256 key", clip(alg)), jws.ErrAlgorithm)
 	}
-	tok, err := jws.Verify(jwt, ProofType, func(jws.Header) (ed25519.PublicKey, error) { return pub, nil })
+	tok, err := jws.VerifyWithKey(jwt, ProofType, pub)
 	if err != nil {
 		return nil, invalid(proofJWSReason(err), err)
 	}
@@ -145,6 +161,9 @@ func VerifyProof(jwt string, audience, nonce string, now time.Time, maxAge time.
 	if iat.After(now.Add(MaxClockSkew)) {
 		return nil, invalid("proof iat is in the future", nil)
 	}
+	if c.Nbf != nil && time.Unix(*c.Nbf, 0).After(now.Add(MaxClockSkew)) {
+		return nil, invalid("proof is not valid yet (nbf in the future)", nil)
+	}
 	if c.Exp != nil && !time.Unix(*c.Exp, 0).After(now) {
 		return nil, invalid("proof has expired", nil)
 	}
@@ -155,6 +174,21 @@ func VerifyProof(jwt string, audience, nonce string, now time.Time, maxAge time.
 		return nil, newError(CodeInvalidNonce, "proof nonce is not the current c_nonce; fetch a new one", nil)
 	}
 	return pub, nil
+}
+
+// jwkReason describes a proof jwk that is not a usable holder key.
+func jwkReason(err error) string {
+	switch {
+	case errors.Is(err, keys.ErrSmallOrderKey):
+		return "proof jwk is a small-order Ed25519 point, which anyone can sign for"
+	case errors.Is(err, keys.ErrNonCanonicalKey):
+		return "proof jwk is not canonically encoded (a coordinate not below the field prime)"
+	case errors.Is(err, keys.ErrInvalidPoint):
+		return "proof jwk is not a point of its curve"
+	case errors.Is(err, keys.ErrPrivateJWK):
+		return "proof jwk carries private key material"
+	}
+	return "proof jwk is not a public Ed25519 or P-256 key"
 }
 
 // proofJWSReason turns a jws error into a short description.

@@ -53,21 +53,6 @@ var provinces = map[string]province{
 // municipalities are the four provincial-level cities (直辖市): each is one city whatever its district codes.
 var municipalities = map[string]bool{"11": true, "12": true, "31": true, "50": true}
 
-// cityNames names the prefecture-level cities of Zhejiang, for display only.
-var cityNames = map[Division]province{
-	"330100": {"杭州市", "Hangzhou"},
-	"330200": {"宁波市", "Ningbo"},
-	"330300": {"温州市", "Wenzhou"},
-	"330400": {"嘉兴市", "Jiaxing"},
-	"330500": {"湖州市", "Huzhou"},
-	"330600": {"绍兴市", "Shaoxing"},
-	"330700": {"金华市", "Jinhua"},
-	"330800": {"衢州市", "Quzhou"},
-	"330900": {"舟山市", "Zhoushan"},
-	"331000": {"台州市", "Taizhou"},
-	"331100": {"丽水市", "Lishui"},
-}
-
 // Valid reports whether d has the shape of a mainland division code (see [Division]).
 func (d Division) Valid() bool { return validDivision(string(d)) }
 
@@ -140,8 +125,9 @@ func (d Division) ProvinceName() (zh, en string, ok bool) {
 	return p.zh, p.en, true
 }
 
-// CityName returns the Chinese and English names of d's city when this package knows them: the prefecture-level
-// cities of Zhejiang and the four municipalities. Other valid codes are still valid; ok is then false.
+// CityName returns the Chinese and English names of d's city when this package knows them (see [Division.Name]):
+// every prefecture-level city, the county-level divisions ruled directly by a province, and the four
+// municipalities. Other valid codes are still valid; ok is then false.
 func (d Division) CityName() (zh, en string, ok bool) {
 	if !d.Valid() {
 		return "", "", false
@@ -150,7 +136,11 @@ func (d Division) CityName() (zh, en string, ok bool) {
 		p := provinces[string(d[:2])]
 		return p.zh, p.en, true
 	}
-	if c, found := cityNames[d.City()]; found {
+	if d[2:4] == "90" {
+		c, found := divisionNames[d]
+		return c.zh, c.en, found
+	}
+	if c, found := divisionNames[d.City()]; found {
 		return c.zh, c.en, true
 	}
 	return "", "", false

@@ -56,6 +56,7 @@ run 'json qr_png < permit.json | base64 -d > offer.png'
 
 step "4. The resident's wallet scans the offer QR: token, proof of its device key, credential"
 run 'permit wallet init --dir wallet'
+run 'permit wallet trust --dir wallet --from "$PERMITD_URL" --pin "$PERMITD_PIN"'
 run 'permit wallet accept --dir wallet --qr offer.png'
 run 'permit wallet show --dir wallet --purpose public-service --qr code.png'
 

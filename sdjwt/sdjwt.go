@@ -17,7 +17,6 @@ package sdjwt
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -30,8 +29,15 @@ import (
 )
 
 // Media types of the JWTs this package signs (RFC 9901, SD-JWT VC).
+//
+// TypeVCLegacy is the typ of SD-JWT VCs before draft-ietf-oauth-sd-jwt-vc-06
+// renamed it (the W3C had registered vc+sd-jwt for another format).
+// Draft 18 asked verifiers to accept it during the transition, and e-permit
+// does (docs/credential-format.md): it never writes it, and a credential
+// so typed must still carry the e-permit vct, which a W3C one cannot.
 const (
 	TypeVC         = "dc+sd-jwt"
+	TypeVCLegacy   = "vc+sd-jwt"
 	TypeKeyBinding = "kb+jwt"
 )
 
@@ -199,16 +205,21 @@ func (p Presentation) String() string { return p.WithoutKeyBinding() + p.KeyBind
 // SDHash returns the sd_hash a KB-JWT must carry for the presentation.
 func (p Presentation) SDHash() string { return Digest(p.WithoutKeyBinding()) }
 
-// KeyBindingClaims are the claims of a KB-JWT.
+// KeyBindingClaims are the claims of a KB-JWT. NotBefore and Expires are
+// zero when the KB-JWT has no nbf or exp; Bind writes neither, but a
+// verifier must honour them when present (RFC 7519 section 4.1).
 type KeyBindingClaims struct {
-	IssuedAt int64  `json:"iat"`
-	Audience string `json:"aud"`
-	Nonce    string `json:"nonce"`
-	SDHash   string `json:"sd_hash"`
+	IssuedAt  int64  `json:"iat"`
+	Audience  string `json:"aud"`
+	Nonce     string `json:"nonce"`
+	SDHash    string `json:"sd_hash"`
+	NotBefore int64  `json:"nbf,omitempty"`
+	Expires   int64  `json:"exp,omitempty"`
 }
 
-// Bind signs a KB-JWT over p with the holder's key and returns p with it.
-// Any KB-JWT p already had is replaced.
+// Bind signs a KB-JWT over p with the holder's key, Ed25519 (alg EdDSA) or
+// ECDSA P-256 (alg ES256), and returns p with it. Any KB-JWT p already had
+// is replaced.
 func Bind(p Presentation, holder crypto.Signer, aud, nonce string, iat time.Time) (Presentation, error) {
 	p.KeyBinding = ""
 	payload, err := jws.Marshal(KeyBindingClaims{IssuedAt: iat.Unix(), Audience: aud, Nonce: nonce, SDHash: p.SDHash()})
@@ -223,14 +234,16 @@ func Bind(p Presentation, holder crypto.Signer, aud, nonce string, iat time.Time
 	return p, nil
 }
 
-// VerifyKeyBinding checks p's KB-JWT: its type, its signature by holder, and
-// its sd_hash over the presentation. Audience, nonce and age are the
-// caller's to judge; the verified claims are returned for that.
-func VerifyKeyBinding(p Presentation, holder ed25519.PublicKey) (KeyBindingClaims, error) {
+// VerifyKeyBinding checks p's KB-JWT: its type, its signature by holder
+// (an ed25519.PublicKey or a P-256 *ecdsa.PublicKey, whose type decides the
+// algorithm: see jws.VerifyWithKey), and its sd_hash over the
+// presentation. Audience, nonce and times are the caller's to judge; the
+// verified claims are returned for that.
+func VerifyKeyBinding(p Presentation, holder crypto.PublicKey) (KeyBindingClaims, error) {
 	if p.KeyBinding == "" {
 		return KeyBindingClaims{}, fmt.Errorf("sdjwt: %w", ErrNoKeyBinding)
 	}
-	tok, err := jws.Verify(p.KeyBinding, TypeKeyBinding, func(jws.Header) (ed25519.PublicKey, error) { return holder, nil })
+	tok, err := jws.VerifyWithKey(p.KeyBinding, TypeKeyBinding, holder)
 	if err != nil {
 		return KeyBindingClaims{}, fmt.Errorf("sdjwt: %w: %w", ErrKeyBinding, err)
 	}

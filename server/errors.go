@@ -20,8 +20,9 @@ import (
 )
 
 // Error is the body of every error answer: a stable code, a message in
-// English, and the request id to quote when asking for help. Some errors
-// carry more: the problems of an invalid application, for example.
+// English and in Chinese, and the request id to quote when asking for help.
+// Some errors carry more: the problems of an invalid application, for
+// example.
 type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"error"`
@@ -85,13 +86,19 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &he):
-		ae = &Error{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: fmt.Sprint(he.Message)}
-		if he.Code == http.StatusRequestEntityTooLarge {
-			ae.Message = fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody)
+		ae = &Error{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: fmt.Sprint(he.Message),
+			MessageZH: fmt.Sprintf("请求未能处理（HTTP %d）", he.Code)}
+		switch he.Code {
+		case http.StatusNotFound:
+			ae.MessageZH, ae.Message = "没有这个地址", "no such path"
+		case http.StatusMethodNotAllowed:
+			ae.MessageZH, ae.Message = "该地址不接受此请求方法", "this path does not take this method"
+		case http.StatusRequestEntityTooLarge:
+			ae.MessageZH, ae.Message = fmt.Sprintf("请求体超过 %d 字节", s.cfg.MaxBody), fmt.Sprintf("the request body is larger than %d bytes", s.cfg.MaxBody)
 		}
 	default:
 		s.log.Error("request failed", "request_id", requestID(c), "route", c.Path(), "err", err)
-		ae = apiError(http.StatusInternalServerError, "internal_error", "internal error; quote the request id")
+		ae = apiErrorZH(http.StatusInternalServerError, "internal_error", "服务内部错误；求助时请提供请求编号", "internal error; quote the request id")
 	}
 	out := *ae
 	out.RequestID = requestID(c)
@@ -240,7 +247,7 @@ func bearer(r *http.Request) (string, bool) {
 func decodeJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if ct != "" && !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
-		return apiError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json")
+		return apiErrorZH(http.StatusUnsupportedMediaType, "unsupported_media_type", "请以 application/json 发送", "send application/json")
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -255,10 +262,10 @@ func decodeBytes(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return apiError(http.StatusBadRequest, "malformed_body", "malformed JSON body: "+clip(err.Error()))
+		return apiErrorZH(http.StatusBadRequest, "malformed_body", "请求体不是格式正确的 JSON："+clip(err.Error()), "malformed JSON body: "+clip(err.Error()))
 	}
 	if dec.More() {
-		return apiError(http.StatusBadRequest, "malformed_body", "malformed JSON body: data after the object")
+		return apiErrorZH(http.StatusBadRequest, "malformed_body", "请求体不是格式正确的 JSON：对象之后还有数据", "malformed JSON body: data after the object")
 	}
 	return nil
 }

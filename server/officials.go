@@ -270,6 +270,10 @@ func (s *Server) auditLog(c echo.Context) error {
 // auditCheckpoint signs (if needed) and returns the latest audit
 // checkpoint, for auditors to keep outside the service.
 func (s *Server) auditCheckpoint(c echo.Context) error {
+	if official(c).Authority != "" {
+		// Its length counts every authority's activity.
+		return apiErrorZH(http.StatusForbidden, "provincial_only", "审计检查点涵盖全省的审计日志，仅限省级审计员", "the audit checkpoint covers the whole province's log: for provincial auditors only")
+	}
 	cp, err := s.svc.Checkpoint(c.Request().Context())
 	if err != nil {
 		return err

@@ -282,6 +282,21 @@ func TestReasonText(t *testing.T) {
 	if got := ts.statusOf(t, p); got != statuslist.Valid {
 		t.Fatalf("status changed to %v", got)
 	}
+	// Rejection reasons are kept with the application and shown to the
+	// applicant: the same rules, and the application stays pending.
+	a := ts.apply(t, person(t, 2))
+	for _, reason := range []string{"holder 110105199208140517 moved", "\x1b[2J", "line one\nline two"} {
+		w := ts.do(req{method: "POST", path: "/v1/applications/" + a.ID + "/reject", token: ts.tokens[issuer.RoleOfficer],
+			body: ReasonsRequest{Reasons: []string{"documents do not match", reason}}})
+		if w.Code != 400 || errorCode(w) != "invalid_text" {
+			t.Errorf("rejection reason %q: %d %s", reason, w.Code, w.Body)
+		}
+	}
+	var got ApplicationResponse
+	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: a.Secret}, 200, &got)
+	if got.State != issuer.AppPending {
+		t.Fatalf("after refused rejections: %+v", got)
+	}
 	w := ts.do(req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[issuer.RoleAdmin], body: TokenRequest{Role: issuer.RoleAuditor, Name: "a\tb"}})
 	if w.Code != 400 {
 		t.Fatalf("token name with a tab: %d %s", w.Code, w.Body)

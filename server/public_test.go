@@ -266,7 +266,7 @@ func TestIssuerMetadataDisplay(t *testing.T) {
 		t.Fatalf("metadata %+v", m)
 	}
 	cc := m.CredentialConfigurationsSupported[ConfigurationID]
-	if got := cc.ProofTypesSupported["jwt"].ProofSigningAlgValuesSupported; !slices.Equal(got, []string{"EdDSA", "Ed25519"}) {
+	if got := cc.ProofTypesSupported["jwt"].ProofSigningAlgValuesSupported; !slices.Equal(got, []string{"EdDSA", "Ed25519", "ES256"}) {
 		t.Fatalf("proof algorithms %v", got)
 	}
 	d := cc.CredentialMetadata.Display

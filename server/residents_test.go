@@ -178,9 +178,15 @@ func TestApplicationStatus(t *testing.T) {
 	}
 	// An officer reads the application with its particulars.
 	var v issuer.ApplicationView
-	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: ts.tokens[issuer.RoleOfficer]}, 200, &v)
+	w := ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: ts.tokens[issuer.RoleOfficer]}, 200, &v)
 	if v.Particulars == nil || v.Particulars.Name != "李明" || v.SecretHash != "" {
 		t.Fatalf("officer's view %+v", v)
+	}
+	// No storage details: the secret's hash, the data key's number.
+	for _, field := range []string{`"secret_hash"`, `"data_key"`, `"person_key"`, `"form"`} {
+		if strings.Contains(w.Body.String(), field) {
+			t.Errorf("officer's view has %s: %s", field, w.Body)
+		}
 	}
 	p := ts.approve(t, a.ID)
 	ts.must(t, req{method: "GET", path: "/v1/applications/" + a.ID, token: a.Secret}, 200, &got)

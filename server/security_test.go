@@ -16,7 +16,6 @@ import (
 	"github.com/epermit/epermit/issuer"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
-	"github.com/epermit/epermit/statuslist"
 )
 
 // The tests of this file pin down the holes an independent review found
@@ -223,111 +222,5 @@ func TestTokenEndpointRateLimited(t *testing.T) {
 	}
 	if codes[0] != 400 || codes[4] != 429 {
 		t.Fatalf("codes %v: want invalid_grant, then 429", codes)
-	}
-}
-
-// TestConsoleSession: the console exchanges a token for an HttpOnly,
-// SameSite=Strict cookie; changes need the CSRF token; the session ends
-// after a time without use, at logout, and when its token is revoked.
-func TestConsoleSession(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t)
-	var tok TokenResponse
-	ts.must(t, req{method: "POST", path: "/v1/admin/tokens", token: ts.tokens[issuer.RoleAdmin], body: TokenRequest{Role: issuer.RoleRevoker, Name: "desk"}}, 201, &tok)
-	if w := ts.do(req{method: "POST", path: "/v1/session", body: SessionRequest{Token: "ept_wrong"}}); w.Code != 401 {
-		t.Fatalf("login with a wrong token: %d", w.Code)
-	}
-	var s SessionResponse
-	w := ts.must(t, req{method: "POST", path: "/v1/session", body: SessionRequest{Token: tok.Secret}}, 201, &s)
-	var cookie *http.Cookie
-	for _, c := range w.Result().Cookies() {
-		if c.Name == sessionCookie {
-			cookie = c
-		}
-	}
-	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || s.CSRF == "" || s.Role != issuer.RoleRevoker {
-		t.Fatalf("session cookie %+v, answer %+v", cookie, s)
-	}
-	if strings.Contains(cookie.Value, tok.Secret) || strings.Contains(cookie.Value, "ept_") {
-		t.Fatal("the cookie holds the token in clear")
-	}
-	ck := map[string]string{"Cookie": sessionCookie + "=" + cookie.Value}
-	p, _ := ts.issue(t, 1, testKey(32))
-	ts.must(t, req{method: "GET", path: "/v1/permits/" + p.Number, header: ck}, 200, nil)
-	if w := ts.do(req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", header: ck, body: ReasonRequest{Reason: "x"}}); w.Code != 403 || errorCode(w) != "csrf" {
-		t.Fatalf("a change without the CSRF token: %d %s", w.Code, w.Body)
-	}
-	withCSRF := map[string]string{"Cookie": ck["Cookie"], csrfHeader: s.CSRF}
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/suspend", header: withCSRF, body: ReasonRequest{Reason: "x"}}, 200, nil)
-	// A forged cookie is no session.
-	if w := ts.do(req{method: "GET", path: "/v1/permits/" + p.Number, header: map[string]string{"Cookie": sessionCookie + "=AAAA" + cookie.Value[4:]}}); w.Code != 401 {
-		t.Fatalf("forged cookie: %d", w.Code)
-	}
-	// Idle timeout.
-	ts.mu.Lock()
-	ts.now = ts.now.Add(16 * time.Minute)
-	ts.mu.Unlock()
-	if w := ts.do(req{method: "GET", path: "/v1/permits/" + p.Number, header: ck}); w.Code != 401 || errorCode(w) != "session_expired" {
-		t.Fatalf("idle session: %d %s", w.Code, w.Body)
-	}
-	// A fresh session ends when its token is revoked.
-	w = ts.must(t, req{method: "POST", path: "/v1/session", body: SessionRequest{Token: tok.Secret}}, 201, &s)
-	ck = map[string]string{"Cookie": w.Result().Cookies()[0].Name + "=" + w.Result().Cookies()[0].Value}
-	ts.must(t, req{method: "GET", path: "/v1/session", header: ck}, 200, nil)
-	ts.must(t, req{method: "DELETE", path: "/v1/admin/tokens/" + tok.ID, token: ts.tokens[issuer.RoleAdmin]}, 200, nil)
-	if w := ts.do(req{method: "GET", path: "/v1/session", header: ck}); w.Code != 401 {
-		t.Fatalf("session of a revoked token: %d", w.Code)
-	}
-	// Logout clears the cookie.
-	w = ts.do(req{method: "DELETE", path: "/v1/session", header: map[string]string{"Cookie": ck["Cookie"], csrfHeader: s.CSRF}})
-	if w.Code != 204 || !strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age=0") {
-		t.Fatalf("logout: %d %v", w.Code, w.Header())
-	}
-}
-
-// TestReissueAndRefresh: a re-issue to a new phone supersedes the old
-// credential; an endorsed permit's wallet refreshes its credential with a
-// proof of its key.
-func TestReissueAndRefresh(t *testing.T) {
-	t.Parallel()
-	ts := newTestServer(t)
-	officer := ts.tokens[issuer.RoleOfficer]
-	p, _ := ts.issue(t, 1, testKey(33))
-	var r PermitResponse
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/offers", token: officer}, 201, &r)
-	if r.Offer == nil || r.Offer.Kind != issuer.OfferReissue || r.Number != p.Number {
-		t.Fatalf("re-issue: %+v", r)
-	}
-	ts.must(t, ts.credentialRequest(t, ts.redeem(t, r.Offer.URI), testKey(34), p.Issuer), 200, nil)
-	if ts.statusOf(t, p, 1) != statuslist.Superseded || ts.statusOf(t, p, 2) != statuslist.Valid {
-		t.Fatal("the re-issued credential did not supersede the first")
-	}
-	// Endorse in the window, then the new phone's wallet refreshes.
-	ts.setNow(time.Date(2027, 11, 10, 2, 0, 0, 0, time.UTC))
-	ts.must(t, req{method: "POST", path: "/v1/permits/" + p.Number + "/endorse", token: ts.tokens[issuer.RoleOfficer]}, 200, nil)
-	refresh := func(key byte) *httptest.ResponseRecorder {
-		var n struct {
-			CNonce string `json:"c_nonce"`
-		}
-		nonce, _, _ := ts.svc.NewNonce(ts.clock())
-		n.CNonce = nonce
-		jwt, err := oid4vci.NewProof(testKey(key), p.Issuer, n.CNonce, ts.clock())
-		if err != nil {
-			t.Fatal(err)
-		}
-		body := map[string]any{"permit_no": p.Number, "proof": map[string]string{"proof_type": "jwt", "jwt": jwt}}
-		return ts.do(req{method: "POST", path: "/credential/refresh", body: body})
-	}
-	if w := refresh(33); w.Code != 400 || errorCode(w) != "invalid_proof" {
-		t.Fatalf("refresh by the old phone's key: %d %s", w.Code, w.Body)
-	}
-	if w := refresh(34); w.Code != 200 {
-		t.Fatalf("refresh: %d %s", w.Code, w.Body)
-	}
-	if ts.statusOf(t, p, 2) != statuslist.Superseded || ts.statusOf(t, p, 3) != statuslist.Valid {
-		t.Fatal("the refreshed credential did not supersede")
-	}
-	if w := refresh(34); w.Code != 409 || errorCode(w) != "up_to_date" {
-		t.Fatalf("second refresh: %d %s", w.Code, w.Body)
 	}
 }

@@ -153,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, statusCache: map[string]*cached{}}
-	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand); err != nil {
+	if s.session, err = newSessions(cfg.SessionKey, cfg.SessionIdle, cfg.Rand, u.Scheme == "https"); err != nil {
 		return nil, err
 	}
 	s.metrics, err = newMetrics(cfg.Registry)
@@ -198,11 +198,11 @@ func (s *Server) routes() *echo.Echo {
 			Rate: rate.Limit(s.cfg.RateLimit), Burst: s.cfg.RateBurst, ExpiresIn: 3 * time.Minute}),
 		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
 		ErrorHandler: func(c echo.Context, err error) error {
-			return apiError(http.StatusForbidden, "forbidden", "cannot identify the client")
+			return apiErrorZH(http.StatusForbidden, "forbidden", "无法识别客户端地址", "cannot identify the client")
 		},
 		DenyHandler: func(c echo.Context, id string, err error) error {
 			c.Response().Header().Set("Retry-After", "1")
-			return apiError(http.StatusTooManyRequests, "rate_limited", "too many requests from this address; try again shortly")
+			return apiErrorZH(http.StatusTooManyRequests, "rate_limited", "此地址请求过于频繁，请稍后再试", "too many requests from this address; try again shortly")
 		},
 	})
 
@@ -276,7 +276,7 @@ func (s *Server) metricsAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		tok, ok := bearer(c.Request())
 		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) != 1 {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-			return apiError(http.StatusUnauthorized, "unauthorized", "the metrics token is required")
+			return apiErrorZH(http.StatusUnauthorized, "unauthorized", "需要监控令牌", "the metrics token is required")
 		}
 		return next(c)
 	}
@@ -304,11 +304,11 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz reports ready when the store answers and every authority can sign.
 func (s *Server) readyz(c echo.Context) error {
 	if _, err := s.svc.Lists(c.Request().Context(), s.svc.Authorities()[0].Slug); err != nil {
-		return apiError(http.StatusServiceUnavailable, "store_unavailable", "the store does not answer")
+		return apiErrorZH(http.StatusServiceUnavailable, "store_unavailable", "存储无响应", "the store does not answer")
 	}
 	for _, a := range s.svc.Authorities() {
 		if _, _, err := a.Keys.Active(); err != nil {
-			return apiError(http.StatusServiceUnavailable, "no_signing_key", "authority "+a.Slug+" has no active key")
+			return apiErrorZH(http.StatusServiceUnavailable, "no_signing_key", "发证机关 "+a.Slug+" 没有可用的签名密钥", "authority "+a.Slug+" has no active key")
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

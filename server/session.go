@@ -21,7 +21,8 @@ import (
 
 // The officers' console keeps no bearer token where a page script could
 // read it: the official types the token once, and POST /v1/session turns it
-// into an HttpOnly, SameSite=Strict cookie holding it sealed (AES-GCM under
+// into an HttpOnly, SameSite=Strict cookie (Secure when the service's
+// public URL is https) holding it sealed (AES-GCM under
 // the session key, which every replica shares), with an idle deadline that
 // each request moves on. Requests that change anything must also carry the
 // session's CSRF token in X-CSRF-Token. The token behind a session is
@@ -37,15 +38,24 @@ type sessions struct {
 	key  []byte
 	idle time.Duration
 	rand io.Reader
+	// secure marks cookies Secure whatever the request's scheme: the
+	// service's public URL is https (TLS may end at a proxy in front).
+	secure bool
 }
 
 type sessionData struct {
 	Secret  string `json:"s"`
 	Expires int64  `json:"e"`
 	CSRF    string `json:"c"`
+	// Until is when the session ends however busy: a copied cookie does not
+	// live on by being used.
+	Until int64 `json:"u"`
 }
 
-func newSessions(key []byte, idle time.Duration, r io.Reader) (*sessions, error) {
+// sessionMax is the longest a console session lasts, a working day.
+const sessionMax = 12 * time.Hour
+
+func newSessions(key []byte, idle time.Duration, r io.Reader, secure bool) (*sessions, error) {
 	if key == nil {
 		key = make([]byte, 32)
 		if _, err := io.ReadFull(r, key); err != nil {
@@ -66,7 +76,7 @@ func newSessions(key []byte, idle time.Duration, r io.Reader) (*sessions, error)
 	if err != nil {
 		return nil, err
 	}
-	return &sessions{aead: aead, key: k, idle: idle, rand: r}, nil
+	return &sessions{aead: aead, key: k, idle: idle, rand: r, secure: secure}, nil
 }
 
 func (ss *sessions) seal(d sessionData) (string, error) {
@@ -95,9 +105,12 @@ func (ss *sessions) open(v string) (sessionData, bool) {
 	return d, true
 }
 
+// cookie sets the session cookie, replacing one set earlier in the same
+// answer (a deadline moved on before the token was found revoked).
 func (ss *sessions) cookie(c echo.Context, value string, maxAge int) {
+	c.Response().Header().Del("Set-Cookie")
 	http.SetCookie(c.Response(), &http.Cookie{Name: sessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"})
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: ss.secure || c.Scheme() == "https"})
 }
 
 // present reports whether the request carries a session cookie.
@@ -115,7 +128,7 @@ func (ss *sessions) start(c echo.Context, secret string, now time.Time) (string,
 	if _, err := io.ReadFull(ss.rand, b); err != nil {
 		return "", err
 	}
-	d := sessionData{Secret: secret, Expires: now.Add(ss.idle).Unix(), CSRF: base64.RawURLEncoding.EncodeToString(b)}
+	d := sessionData{Secret: secret, Expires: now.Add(ss.idle).Unix(), CSRF: base64.RawURLEncoding.EncodeToString(b), Until: now.Add(sessionMax).Unix()}
 	v, err := ss.seal(d)
 	if err != nil {
 		return "", err
@@ -136,6 +149,10 @@ func (ss *sessions) read(c echo.Context, now time.Time) (string, error) {
 		ss.clear(c)
 		return "", apiErrorZH(http.StatusUnauthorized, "session_expired", "长时间未操作，登录已失效，请重新登录", "the session ended after a time without use; log in again")
 	}
+	if now.Unix() >= d.Until {
+		ss.clear(c)
+		return "", apiErrorZH(http.StatusUnauthorized, "session_expired", "登录已超过 12 小时，请重新登录", "the session is more than 12 hours old; log in again")
+	}
 	switch c.Request().Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
@@ -144,7 +161,7 @@ func (ss *sessions) read(c echo.Context, now time.Time) (string, error) {
 			return "", apiErrorZH(http.StatusForbidden, "csrf", "请求缺少本次登录的 CSRF 令牌", "the request lacks this session's CSRF token (X-CSRF-Token)")
 		}
 	}
-	d.Expires = now.Add(ss.idle).Unix()
+	d.Expires = min(now.Add(ss.idle).Unix(), d.Until)
 	if v, err := ss.seal(d); err == nil {
 		ss.cookie(c, v, int(ss.idle.Seconds()))
 	}

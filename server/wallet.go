@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -162,7 +164,11 @@ func (s *Server) verifyProof(jwt string, a *Authority, now time.Time) (issuer.Pr
 		s.metrics.proofsFailed.WithLabelValues(oid4vci.CodeInvalidProof).Inc()
 		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof has no nonce: get a c_nonce from the nonce endpoint"}
 	}
-	return issuer.Proof{Holder: keys.PublicJWK(holder), Nonce: nonce}, nil
+	jwk, err := keys.HolderJWK(holder)
+	if err != nil {
+		return issuer.Proof{}, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof's key is not a holder key this issuer binds to"}
+	}
+	return issuer.Proof{Holder: jwk, Nonce: nonce}, nil
 }
 
 // walletError answers a refusal of the service in the OAuth error format.
@@ -183,6 +189,41 @@ func (s *Server) walletError(c echo.Context, req oid4vci.CredentialRequest, err 
 		return s.proofError(c, req, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: e.EN})
 	}
 	return err
+}
+
+// proofAuthority returns the hosted authority a proof's aud names (read
+// unverified: VerifyProof then checks the proof against that authority), or
+// nil.
+func (s *Server) proofAuthority(jwt string) *Authority {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 || len(parts[1]) > 8<<10 {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		return nil
+	}
+	var auds []string
+	var one string
+	if json.Unmarshal(c.Aud, &one) == nil {
+		auds = []string{one}
+	} else if json.Unmarshal(c.Aud, &auds) != nil {
+		return nil
+	}
+	for _, a := range s.authorities() {
+		for _, aud := range auds {
+			if aud == s.issuerID(a) {
+				return a
+			}
+		}
+	}
+	return nil
 }
 
 // RefreshRequest is the body of POST /credential/refresh: the permit
@@ -207,19 +248,17 @@ func (s *Server) refresh(c echo.Context) error {
 		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: "invalid_request", Description: "send permit_no and proof {proof_type: jwt, jwt}"})
 	}
 	now := s.cfg.Now()
-	// Which authority: the permit's, known only to the service; the proof's
-	// audience must be one hosted here.
-	var proof issuer.Proof
-	var err error
-	for _, a := range s.authorities() {
-		if proof, err = s.verifyProof(req.Proof.JWT, a, now); err == nil {
-			break
-		}
+	// The authority the proof is addressed to; the service checks that it is
+	// the permit's.
+	a := s.proofAuthority(req.Proof.JWT)
+	if a == nil {
+		return oauthError(c, http.StatusBadRequest, &oid4vci.Error{Code: oid4vci.CodeInvalidProof, Description: "the proof's aud is not a credential issuer of this service"})
 	}
+	proof, err := s.verifyProof(req.Proof.JWT, a, now)
 	if err != nil {
 		return oauthError(c, http.StatusBadRequest, err)
 	}
-	out, err := s.svc.Refresh(c.Request().Context(), req.PermitNo, proof, now)
+	out, err := s.svc.Refresh(c.Request().Context(), a.Slug, req.PermitNo, proof, now)
 	if err != nil {
 		var e *issuer.Error
 		if errors.As(err, &e) && e.Kind != issuer.KindInvalidGrant && e.Code != "holder_mismatch" {

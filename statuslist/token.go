@@ -26,8 +26,9 @@ var (
 	ErrInvalidClaims = errors.New("invalid status list token claims")
 	// ErrExpired reports a Status List Token past its exp.
 	ErrExpired = errors.New("status list token expired")
-	// ErrNotYetValid reports a Status List Token whose iat is in the future.
-	ErrNotYetValid = errors.New("status list token issued in the future")
+	// ErrNotYetValid reports a Status List Token whose iat or nbf is in the
+	// future.
+	ErrNotYetValid = errors.New("status list token not yet valid")
 	// ErrInvalidReference reports a status claim without a usable uri or idx.
 	ErrInvalidReference = errors.New("invalid status reference")
 	// ErrURIMismatch reports a status reference whose uri is not the sub of
@@ -44,6 +45,8 @@ type TokenClaims struct {
 	IssuedAt time.Time
 	// ExpiresAt is when the token stops being valid; zero for none.
 	ExpiresAt time.Time
+	// NotBefore is the token's nbf; zero for none.
+	NotBefore time.Time
 	// TTL is how long a consumer may cache the token before fetching a
 	// fresh copy; zero for none, otherwise a positive whole number of
 	// seconds.
@@ -69,6 +72,8 @@ type VerifiedToken struct {
 	IssuedAt time.Time
 	// ExpiresAt is the token's exp, zero when absent.
 	ExpiresAt time.Time
+	// NotBefore is the token's nbf, zero when absent.
+	NotBefore time.Time
 	// TTL is the token's ttl, zero when absent.
 	TTL time.Duration
 	// List is the decoded status list.
@@ -80,6 +85,7 @@ type VerifiedToken struct {
 type tokenPayload struct {
 	Sub        string       `json:"sub"`
 	Iat        *int64       `json:"iat"`
+	Nbf        *int64       `json:"nbf,omitempty"`
 	Exp        *int64       `json:"exp,omitempty"`
 	TTL        *int64       `json:"ttl,omitempty"`
 	StatusList *EncodedList `json:"status_list"`
@@ -109,6 +115,10 @@ func SignToken(s crypto.Signer, kid string, t TokenClaims) (string, error) {
 			return "", fmt.Errorf("statuslist: sign token: exp %d not after iat %d: %w", exp, iat, ErrInvalidClaims)
 		}
 		p.Exp = &exp
+	}
+	if !t.NotBefore.IsZero() {
+		nbf := t.NotBefore.Unix()
+		p.Nbf = &nbf
 	}
 	if t.TTL != 0 {
 		if t.TTL < time.Second || t.TTL%time.Second != 0 {
@@ -167,6 +177,9 @@ func VerifyToken(token string, keyFor jws.KeyFunc, maxEntries int) (*VerifiedTok
 		}
 		out.ExpiresAt = time.Unix(*p.Exp, 0).UTC()
 	}
+	if p.Nbf != nil {
+		out.NotBefore = time.Unix(*p.Nbf, 0).UTC()
+	}
 	if p.TTL != nil {
 		if *p.TTL <= 0 || *p.TTL > maxTTLSeconds {
 			return nil, fmt.Errorf("statuslist: verify token: ttl %d out of range: %w", *p.TTL, ErrInvalidClaims)
@@ -186,11 +199,14 @@ func VerifyToken(token string, keyFor jws.KeyFunc, maxEntries int) (*VerifiedTok
 
 // ValidAt reports whether v may be used at time now, allowing skew for
 // clock differences: it returns an error wrapping [ErrNotYetValid] when iat
-// is more than skew after now, and [ErrExpired] when now is at or more than
-// skew past exp.
+// or nbf (RFC 7519 section 4.1.5) is more than skew after now, and
+// [ErrExpired] when now is at or more than skew past exp.
 func (v *VerifiedToken) ValidAt(now time.Time, skew time.Duration) error {
 	if v.IssuedAt.After(now.Add(skew)) {
 		return fmt.Errorf("statuslist: token %q issued at %s, now %s: %w", v.Sub, v.IssuedAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339), ErrNotYetValid)
+	}
+	if v.NotBefore.After(now.Add(skew)) {
+		return fmt.Errorf("statuslist: token %q not valid before %s, now %s: %w", v.Sub, v.NotBefore.Format(time.RFC3339), now.UTC().Format(time.RFC3339), ErrNotYetValid)
 	}
 	if !v.ExpiresAt.IsZero() && !now.Add(-skew).Before(v.ExpiresAt) {
 		return fmt.Errorf("statuslist: token %q expired at %s, now %s: %w", v.Sub, v.ExpiresAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339), ErrExpired)

@@ -216,10 +216,39 @@ func TestVerifyTokenRejects(t *testing.T) {
 	}
 }
 
+// TestNotBeforeRoundTrip: an nbf given to SignToken comes back from
+// VerifyToken and is honoured by ValidAt.
+func TestNotBeforeRoundTrip(t *testing.T) {
+	t.Parallel()
+	l, _ := New(1, 16)
+	nbf := testIat.Add(time.Hour)
+	tok, err := SignToken(testKey, testKeyID, TokenClaims{Sub: testURI, IssuedAt: testIat, NotBefore: nbf, List: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := VerifyToken(tok, keyFor, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.NotBefore.Equal(nbf) {
+		t.Fatalf("NotBefore = %v", v.NotBefore)
+	}
+	if err := v.ValidAt(testIat.Add(time.Minute), time.Minute); !errors.Is(err, ErrNotYetValid) {
+		t.Errorf("ValidAt before nbf: %v", err)
+	}
+	if _, err := VerifyToken(signRaw(t, TokenType, `{"sub":"u","iat":5,"nbf":"6","status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), keyFor, 16); !errors.Is(err, ErrInvalidClaims) {
+		t.Errorf("nbf as a string: %v", err)
+	}
+	if v, err := VerifyToken(signRaw(t, TokenType, `{"sub":"u","iat":5,"nbf":6,"status_list":{"bits":1,"lst":"eNrbuRgAAhcBXQ"}}`), keyFor, 16); err != nil || v.NotBefore.Unix() != 6 {
+		t.Errorf("nbf as a number: %v", err)
+	}
+}
+
 func TestValidAt(t *testing.T) {
 	t.Parallel()
 	v := &VerifiedToken{Sub: testURI, IssuedAt: testIat, ExpiresAt: testIat.Add(time.Hour)}
 	noExp := &VerifiedToken{Sub: testURI, IssuedAt: testIat}
+	nbf := &VerifiedToken{Sub: testURI, IssuedAt: testIat, NotBefore: testIat.Add(time.Hour), ExpiresAt: testIat.Add(2 * time.Hour)}
 	skew := time.Minute
 	tests := []struct {
 		name string
@@ -235,6 +264,10 @@ func TestValidAt(t *testing.T) {
 		{"exp plus skew", v, testIat.Add(time.Hour + skew), ErrExpired},
 		{"long expired", v, testIat.Add(48 * time.Hour), ErrExpired},
 		{"no exp", noExp, testIat.Add(24 * 365 * time.Hour), nil},
+		{"before nbf", nbf, testIat.Add(30 * time.Minute), ErrNotYetValid},
+		{"nbf beyond skew", nbf, testIat.Add(time.Hour - skew - time.Second), ErrNotYetValid},
+		{"nbf within skew", nbf, testIat.Add(time.Hour - skew), nil},
+		{"after nbf", nbf, testIat.Add(90 * time.Minute), nil},
 	}
 	for _, tt := range tests {
 		if err := tt.v.ValidAt(tt.now, skew); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {

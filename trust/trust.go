@@ -31,6 +31,11 @@ var (
 	ErrRootMismatch = errors.New("trust list not signed by the pinned root key")
 	ErrRollback     = errors.New("trust list older than the one already held")
 	ErrInvalid      = errors.New("invalid trust list")
+	// ErrNotYetValid reports a trust list used before its nbf.
+	ErrNotYetValid = errors.New("trust list not yet valid")
+	// ErrExpired reports a trust list used after its exp and the grace
+	// period of its policy.
+	ErrExpired = errors.New("trust list expired")
 )
 
 // Text is a message in Chinese and English.
@@ -58,6 +63,9 @@ type List struct {
 	Version   int64     `json:"ver"`
 	IssuedAt  time.Time `json:"-"`
 	ExpiresAt time.Time `json:"-"`
+	// NotBefore is the list's nbf, zero for none: it is not to be used
+	// before then (RFC 7519 section 4.1.5).
+	NotBefore time.Time `json:"-"`
 	Issuers   []Issuer  `json:"issuers"`
 	Policy    Policy    `json:"policy"`
 }
@@ -65,6 +73,7 @@ type List struct {
 type wire struct {
 	Iss     string   `json:"iss,omitempty"`
 	Iat     int64    `json:"iat"`
+	Nbf     int64    `json:"nbf,omitempty"`
 	Exp     int64    `json:"exp"`
 	Version int64    `json:"ver"`
 	Issuers []Issuer `json:"issuers"`
@@ -81,7 +90,11 @@ func Sign(root crypto.Signer, l List) (string, error) {
 	if err := l.validate(); err != nil {
 		return "", fmt.Errorf("trust: sign: %w", err)
 	}
-	body, err := jws.Marshal(wire{Iat: l.IssuedAt.Unix(), Exp: l.ExpiresAt.Unix(), Version: l.Version, Issuers: l.Issuers, Policy: l.Policy})
+	w := wire{Iat: l.IssuedAt.Unix(), Exp: l.ExpiresAt.Unix(), Version: l.Version, Issuers: l.Issuers, Policy: l.Policy}
+	if !l.NotBefore.IsZero() {
+		w.Nbf = l.NotBefore.Unix()
+	}
+	body, err := jws.Marshal(w)
 	if err != nil {
 		return "", err
 	}
@@ -90,7 +103,7 @@ func Sign(root crypto.Signer, l List) (string, error) {
 }
 
 // Verify checks a trust list JWT against the pinned root thumbprint and
-// returns its content. Expiry is not judged here: see Store.Check.
+// returns its content. Its times are not judged here: see [List.ValidAt].
 func Verify(token, rootThumbprint string) (*List, error) {
 	tok, err := jws.Verify(token, Type, func(h jws.Header) (ed25519.PublicKey, error) {
 		if h.JWK == nil {
@@ -113,6 +126,9 @@ func Verify(token, rootThumbprint string) (*List, error) {
 		return nil, fmt.Errorf("trust: %w: %w", ErrInvalid, err)
 	}
 	l := &List{Version: w.Version, IssuedAt: time.Unix(w.Iat, 0), ExpiresAt: time.Unix(w.Exp, 0), Issuers: w.Issuers, Policy: w.Policy}
+	if w.Nbf != 0 {
+		l.NotBefore = time.Unix(w.Nbf, 0)
+	}
 	if w.Iat == 0 || w.Exp == 0 {
 		return nil, fmt.Errorf("trust: %w: iat and exp are required", ErrInvalid)
 	}
@@ -120,6 +136,21 @@ func Verify(token, rootThumbprint string) (*List, error) {
 		return nil, fmt.Errorf("trust: %w", err)
 	}
 	return l, nil
+}
+
+// ValidAt reports whether l may be used at now: an error wrapping
+// ErrNotYetValid when its nbf is more than skew after now, and ErrExpired
+// when now is past its exp and the policy's grace period.
+func (l *List) ValidAt(now time.Time, skew time.Duration) error {
+	if l.NotBefore.After(now.Add(skew)) {
+		return fmt.Errorf("trust: %w: not before %s, clock says %s", ErrNotYetValid,
+			l.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	if end := l.ExpiresAt.Add(l.Policy.ExpiryGrace.Duration()); now.After(end) {
+		return fmt.Errorf("trust: %w: expired %s, grace ended %s", ErrExpired,
+			l.ExpiresAt.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (l *List) validate() error {

@@ -112,3 +112,73 @@ func TestReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNotBeforeAndValidAt(t *testing.T) {
+	t.Parallel()
+	pin := keys.Thumbprint(rootKey.Public().(ed25519.PublicKey))
+	l := list(3)
+	l.NotBefore = t0.Add(time.Hour)
+	tok, err := Sign(rootKey, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Verify(tok, pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.NotBefore.Equal(l.NotBefore) {
+		t.Fatalf("NotBefore = %v, want %v", got.NotBefore, l.NotBefore)
+	}
+	skew := 10 * time.Second
+	grace := got.Policy.ExpiryGrace.Duration()
+	for _, tc := range []struct {
+		name string
+		now  time.Time
+		want error
+	}{
+		{"before nbf", t0.Add(30 * time.Minute), ErrNotYetValid},
+		{"nbf beyond skew", t0.Add(time.Hour - skew - time.Second), ErrNotYetValid},
+		{"nbf within skew", t0.Add(time.Hour - skew), nil},
+		{"valid", t0.Add(2 * time.Hour), nil},
+		{"in grace", got.ExpiresAt.Add(grace), nil},
+		{"after grace", got.ExpiresAt.Add(grace + time.Second), ErrExpired},
+	} {
+		if err := got.ValidAt(tc.now, skew); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s: ValidAt = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	noNbf, _ := Verify(mustSign(t, list(4)), pin)
+	if !noNbf.NotBefore.IsZero() || noNbf.ValidAt(t0, 0) != nil {
+		t.Errorf("a list without nbf: %v", noNbf.NotBefore)
+	}
+}
+
+func mustSign(t *testing.T, l List) string {
+	t.Helper()
+	tok, err := Sign(rootKey, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestVerifyRefusesWeakIssuerKey: a root-signed list naming a small-order
+// issuer key (anyone could sign credentials with it) is refused whole.
+func TestVerifyRefusesWeakIssuerKey(t *testing.T) {
+	t.Parallel()
+	l := list(5)
+	identity := keys.JWK{Kty: "OKP", Crv: "Ed25519", X: "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+	l.Issuers[0].JWKS.Keys = append(l.Issuers[0].JWKS.Keys, identity)
+	if _, err := Sign(rootKey, l); !errors.Is(err, keys.ErrSmallOrderKey) {
+		t.Errorf("Sign: %v, want keys.ErrSmallOrderKey", err)
+	}
+	body, _ := jws.Marshal(wire{Iat: t0.Unix(), Exp: t0.Add(time.Hour).Unix(), Version: 5, Issuers: l.Issuers, Policy: l.Policy})
+	j := keys.PublicJWK(rootKey.Public().(ed25519.PublicKey))
+	tok, err := jws.Sign(rootKey, jws.Header{Typ: Type, Kid: j.Kid, JWK: &jws.HeaderJWK{Kty: j.Kty, Crv: j.Crv, X: j.X}}, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(tok, j.Kid); !errors.Is(err, keys.ErrSmallOrderKey) || !errors.Is(err, ErrInvalid) {
+		t.Errorf("Verify: %v, want ErrInvalid and keys.ErrSmallOrderKey", err)
+	}
+}

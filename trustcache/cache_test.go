@@ -945,8 +945,10 @@ func TestStaleness(t *testing.T) {
 			[]verifier.Code{verifier.CodeStatusStale}, []verifier.Code{verifier.CodeTrustGrace}},
 		{"trust list past grace", trustExp.Add(pol.ExpiryGrace.Duration() + time.Hour),
 			[]verifier.Code{verifier.CodeStatusStale, verifier.CodeTrustExpired}, nil},
+		// The status list is dated after the clock: not yet valid (check
+		// the clock), rather than stale (sync again).
 		{"clock behind the trust list", t0.Add(-2 * time.Hour),
-			[]verifier.Code{verifier.CodeStatusStale}, []verifier.Code{verifier.CodeClockBehind}},
+			[]verifier.Code{verifier.CodeStatusNotYetValid}, []verifier.Code{verifier.CodeClockBehind}},
 	}
 	str := func(cs []verifier.Code) []string {
 		out := []string{}

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Errors of the vault. Test with errors.Is.
@@ -77,12 +78,21 @@ type KeyStore interface {
 	Rewrap(fn func(ref Ref, wrapped []byte) ([]byte, error)) error
 }
 
-// Vault seals and opens personal data.
+// Vault seals and opens personal data. It keeps the data keys it used
+// last unwrapped in memory (at most cacheSize), so that issuing a
+// credential does not read and unwrap its key each time; Shred drops a key
+// from the cache with the stored copy.
 type Vault struct {
 	kek  KEK
 	keys KeyStore
 	rand io.Reader
+
+	mu    sync.Mutex
+	cache map[Ref]*Key
 }
+
+// cacheSize bounds the unwrapped data keys a vault keeps.
+const cacheSize = 4096
 
 // New returns a vault over a KEK and a key store; rnd is the source of data
 // keys and nonces (crypto/rand when nil).
@@ -90,7 +100,31 @@ func New(kek KEK, keys KeyStore, rnd io.Reader) *Vault {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	return &Vault{kek: kek, keys: keys, rand: rnd}
+	return &Vault{kek: kek, keys: keys, rand: rnd, cache: map[Ref]*Key{}}
+}
+
+func (v *Vault) cached(ref Ref) *Key {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.cache[ref]
+}
+
+func (v *Vault) remember(k *Key) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.cache) >= cacheSize {
+		for r := range v.cache { // any one: map order is random
+			delete(v.cache, r)
+			break
+		}
+	}
+	v.cache[k.ref] = k
+}
+
+func (v *Vault) forget(ref Ref) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.cache, ref)
 }
 
 // Key is an unwrapped data key, to seal and open the data of one
@@ -153,6 +187,9 @@ func newKey(ref Ref, dek []byte, r io.Reader) (*Key, error) {
 
 // Key returns the data key ref names, ErrShredded when it was destroyed.
 func (v *Vault) Key(ref Ref) (*Key, error) {
+	if k := v.cached(ref); k != nil {
+		return k, nil
+	}
 	stored, err := v.keys.Get(ref)
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key %d: %w", ref, err)
@@ -164,12 +201,18 @@ func (v *Vault) Key(ref Ref) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: data key %d: %w", ref, err)
 	}
-	return newKey(ref, dek, v.rand)
+	k, err := newKey(ref, dek, v.rand)
+	if err != nil {
+		return nil, err
+	}
+	v.remember(k)
+	return k, nil
 }
 
 // Shred destroys the data key ref names: everything sealed under it becomes
 // unreadable everywhere it was copied.
 func (v *Vault) Shred(ref Ref) error {
+	v.forget(ref)
 	if err := v.keys.Destroy(ref); err != nil {
 		return fmt.Errorf("vault: shred %d: %w", ref, err)
 	}

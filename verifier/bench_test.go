@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"testing"
 	"time"
@@ -11,20 +12,25 @@ import (
 )
 
 // BenchmarkVerify measures a full holder-bound verification of the default
-// presentation (no disclosures) and of a police check (identity disclosed).
-// Compare with BenchmarkTwoEd25519Verify from the same run: the goal is at
-// most 1.15x.
+// presentation (no disclosures) and of a police check (identity disclosed),
+// bound to an Ed25519 device key and to a P-256 one. Compare with
+// BenchmarkTwoEd25519Verify from the same run: the goal is at most 1.15x.
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b)
+	p256Issued, p256Key := p256Fixture(b, f)
 	for _, bc := range []struct {
 		name    string
 		purpose string
 		groups  []string
+		issued  string
+		holder  crypto.Signer
 	}{
-		{"default", trust.PurposeResidenceProof, nil},
-		{"police-check", trust.PurposePoliceCheck, []string{"idn"}},
+		{"default", trust.PurposeResidenceProof, nil, f.issued, holderKey},
+		{"police-check", trust.PurposePoliceCheck, []string{"idn"}, f.issued, holderKey},
+		{"p256-default", trust.PurposeResidenceProof, nil, p256Issued, p256Key},
+		{"p256-police-check", trust.PurposePoliceCheck, []string{"idn"}, p256Issued, p256Key},
 	} {
-		text := present(b, f.issued, bc.groups, holderKey, credential.AnyAudience, "bench-nonce", t0)
+		text := present(b, bc.issued, bc.groups, bc.holder, credential.AnyAudience, "bench-nonce", t0)
 		o := Options{Trust: f.trust, Purpose: bc.purpose, Now: t0}
 		if r := Verify(text, o); !r.Valid {
 			b.Fatalf("%+v", r.Reasons)

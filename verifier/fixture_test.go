@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -105,7 +106,7 @@ func issue(t testing.TB, idx int, iat, exp time.Time) string {
 
 // present builds a presentation of issued with the named groups disclosed
 // and, when holder is not nil, a KB-JWT made at iat.
-func present(t testing.TB, issued string, groups []string, holder ed25519.PrivateKey, aud, nonce string, iat time.Time) string {
+func present(t testing.TB, issued string, groups []string, holder crypto.Signer, aud, nonce string, iat time.Time) string {
 	t.Helper()
 	p, err := sdjwt.Split(issued)
 	if err != nil {

@@ -18,6 +18,8 @@ const (
 	CodeDisclosure         Code = "bad_disclosure"
 	CodeDisclosureUnknown  Code = "disclosure_not_in_credential"
 	CodeDisclosureTwice    Code = "duplicate_disclosure"
+	CodeHolderKeyWeak      Code = "holder_key_weak"
+	CodeHolderKeyInvalid   Code = "holder_key_invalid"
 	CodeHolderBindingMiss  Code = "holder_binding_missing"
 	CodeHolderBindingKey   Code = "holder_binding_wrong_key"
 	CodeSDHash             Code = "holder_binding_sd_hash"
@@ -34,10 +36,12 @@ const (
 	CodeStatusIndex        Code = "status_index_out_of_range"
 	CodeStatusMissing      Code = "status_list_missing"
 	CodeStatusStale        Code = "status_list_stale"
+	CodeStatusNotYetValid  Code = "status_list_not_yet_valid"
 	CodePurposeRefused     Code = "purpose_refused"
 	CodePurposeUnknown     Code = "purpose_unknown"
 	CodeNotDisclosed       Code = "claims_not_disclosed"
 	CodeTrustExpired       Code = "trust_list_expired"
+	CodeTrustNotYetValid   Code = "trust_list_not_yet_valid"
 	CodeTrustMissing       Code = "trust_missing"
 
 	// Warnings only.
@@ -60,7 +64,7 @@ type Reason struct {
 var messages = map[Code][2]string{
 	CodeMalformed:          {"the code is not an e-permit presentation", "二维码内容不是电子居住证"},
 	CodeTooLarge:           {"the code is too large", "二维码内容过长"},
-	CodeAlgorithm:          {"signature algorithm not allowed (only Ed25519)", "签名算法不被接受（仅限 Ed25519）"},
+	CodeAlgorithm:          {"signature algorithm not allowed (Ed25519; ES256 for a device key)", "签名算法不被接受（仅限 Ed25519；设备密钥可用 ES256）"},
 	CodeType:               {"wrong token type", "令牌类型错误"},
 	CodeCritical:           {"unsupported critical header", "含有无法识别的关键头部参数"},
 	CodeUnknownKey:         {"signed by a key that is not in the trust list", "签名密钥不在信任列表中"},
@@ -70,6 +74,8 @@ var messages = map[Code][2]string{
 	CodeDisclosure:         {"a disclosed field is malformed", "披露的字段格式错误"},
 	CodeDisclosureUnknown:  {"a disclosed field is not part of the signed permit", "披露的字段不属于签发的证件"},
 	CodeDisclosureTwice:    {"a field is disclosed twice", "字段被重复披露"},
+	CodeHolderKeyWeak:      {"the permit is bound to a device key anyone can sign for: it is forged or was issued in error", "证件绑定的设备密钥任何人都能签名：证件系伪造或签发有误"},
+	CodeHolderKeyInvalid:   {"the permit is bound to a device key that is not a valid public key", "证件绑定的设备密钥不是有效的公钥"},
 	CodeHolderBindingMiss:  {"no proof that the phone showing the code holds the permit", "缺少持证设备的绑定证明"},
 	CodeHolderBindingKey:   {"holder proof is not signed by the permit holder's device", "持证人绑定签名不是持证设备所签"},
 	CodeSDHash:             {"holder proof does not cover this presentation", "持证人绑定证明与出示内容不符"},
@@ -86,10 +92,12 @@ var messages = map[Code][2]string{
 	CodeStatusIndex:        {"the permit's status entry is outside its status list", "居住证状态索引超出状态列表范围"},
 	CodeStatusMissing:      {"no status list for this permit: revocation cannot be checked", "缺少状态列表，无法核查是否注销"},
 	CodeStatusStale:        {"the status list is out of date: sync the verifier", "状态列表已过时，请同步核验设备"},
+	CodeStatusNotYetValid:  {"the status list is not valid yet: check this device's clock", "状态列表尚未生效：请检查本设备时间"},
 	CodePurposeRefused:     {"this purpose is refused", "不接受此用途"},
 	CodePurposeUnknown:     {"unknown purpose", "未知用途"},
 	CodeNotDisclosed:       {"the fields this purpose needs were not shown", "未出示此用途所需的字段"},
 	CodeTrustExpired:       {"the trust list has expired: sync the verifier", "信任列表已失效，请同步核验设备"},
+	CodeTrustNotYetValid:   {"the trust list is not valid yet: check this device's clock", "信任列表尚未生效：请检查本设备时间"},
 	CodeTrustMissing:       {"no trust data", "缺少信任数据"},
 	CodeTrustOld:           {"trust data is older than the policy allows: sync soon", "信任数据较旧，请尽快同步"},
 	CodeTrustGrace:         {"the trust list has expired and is used within its grace period", "信任列表已过期，正在宽限期内使用"},

@@ -9,6 +9,7 @@
 package verifier
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/epermit/epermit/credential"
 	"github.com/epermit/epermit/internal/jws"
+	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/sdjwt"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/trust"
@@ -151,7 +153,8 @@ func Verify(text string, o Options) *Result {
 		return r
 	}
 
-	// Issuer signature.
+	// Issuer signature. The typ of SD-JWT VC drafts before -06 is
+	// accepted too (docs/credential-format.md).
 	var keyIssuer *trust.Issuer
 	tok, err := jws.Verify(p.IssuerJWT, sdjwt.TypeVC, func(h jws.Header) (ed25519.PublicKey, error) {
 		pub, is, ok := o.Trust.store.Key(h.Kid)
@@ -160,14 +163,14 @@ func Verify(text string, o Options) *Result {
 		}
 		keyIssuer = is
 		return pub, nil
-	})
+	}, sdjwt.TypeVCLegacy)
 	if err != nil {
 		r.refuse(jwsCode(err), "%v", err)
 		return r
 	}
 	payload, err := credential.ParsePayload(tok.Payload)
 	if err != nil {
-		r.refuse(CodeNotPermit, "%v", err)
+		r.refuse(payloadCode(err), "%v", err)
 		return r
 	}
 	if keyIssuer.ID != "" && keyIssuer.ID != payload.Issuer() {
@@ -190,6 +193,9 @@ func Verify(text string, o Options) *Result {
 	// Validity dates: exp is the day the yearly endorsement is due.
 	if claims.IssuedAt.After(o.Now.Add(skew)) {
 		r.refuse(CodeNotYetValid, "issued %s", claims.IssuedAt.UTC().Format(time.RFC3339))
+	}
+	if claims.NotBefore.After(o.Now.Add(skew)) {
+		r.refuse(CodeNotYetValid, "not before (nbf) %s", claims.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if !o.Now.Before(claims.Expires) {
 		r.refuse(CodeEndorsementOverdue, "endorsement was due %s", claims.Expires.UTC().Format(time.DateOnly))
@@ -222,9 +228,12 @@ func checkTrustAge(r *Result, t *Trust, policy *trust.Policy, now time.Time, ske
 	if now.Add(skew).Before(l.IssuedAt) {
 		r.warn(CodeClockBehind, "trust list issued %s, clock says %s", l.IssuedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
+	err := l.ValidAt(now, skew)
 	switch {
-	case now.After(l.ExpiresAt.Add(policy.ExpiryGrace.Duration())):
-		r.refuse(CodeTrustExpired, "expired %s, grace ended %s", l.ExpiresAt.UTC().Format(time.RFC3339), l.ExpiresAt.Add(policy.ExpiryGrace.Duration()).UTC().Format(time.RFC3339))
+	case errors.Is(err, trust.ErrNotYetValid):
+		r.refuse(CodeTrustNotYetValid, "%v", err)
+	case errors.Is(err, trust.ErrExpired):
+		r.refuse(CodeTrustExpired, "%v", err)
 	case now.After(l.ExpiresAt):
 		r.warn(CodeTrustGrace, "expired %s; refused after %s", l.ExpiresAt.UTC().Format(time.RFC3339), l.ExpiresAt.Add(policy.ExpiryGrace.Duration()).UTC().Format(time.RFC3339))
 	case r.TrustAge > policy.TrustMaxAge.Duration():
@@ -232,7 +241,7 @@ func checkTrustAge(r *Result, t *Trust, policy *trust.Policy, now time.Time, ske
 	}
 }
 
-func checkHolderBinding(r *Result, p sdjwt.Presentation, holder ed25519.PublicKey, purpose *trust.Purpose, o Options, freshness, skew time.Duration) {
+func checkHolderBinding(r *Result, p sdjwt.Presentation, holder crypto.PublicKey, purpose *trust.Purpose, o Options, freshness, skew time.Duration) {
 	needed := purpose == nil || purpose.HolderBinding
 	if p.KeyBinding == "" {
 		if needed {
@@ -277,6 +286,12 @@ func checkHolderBinding(r *Result, p sdjwt.Presentation, holder ed25519.PublicKe
 	case o.Now.Sub(iat) > freshness+skew:
 		r.refuse(CodeStale, "made %s ago, window %s", o.Now.Sub(iat).Round(time.Second), freshness)
 		return
+	case kb.NotBefore != 0 && time.Unix(kb.NotBefore, 0).After(o.Now.Add(skew)):
+		r.refuse(CodeFuture, "not before (nbf) %s, clock says %s", time.Unix(kb.NotBefore, 0).UTC().Format(time.RFC3339), o.Now.UTC().Format(time.RFC3339))
+		return
+	case kb.Expires != 0 && !o.Now.Add(-skew).Before(time.Unix(kb.Expires, 0)):
+		r.refuse(CodeStale, "expired (exp) %s", time.Unix(kb.Expires, 0).UTC().Format(time.RFC3339))
+		return
 	}
 	if o.Replay != nil && bound {
 		if o.Replay.Check(kb.Nonce, o.Now, iat.Add(freshness+2*skew)) {
@@ -305,7 +320,9 @@ func checkStatus(r *Result, t *Trust, c *credential.Claims, policy *trust.Policy
 		return
 	}
 	r.StatusAge = now.Sub(e.fetched)
-	if err := e.tok.ValidAt(now, skew); err != nil {
+	if err := e.tok.ValidAt(now, skew); errors.Is(err, statuslist.ErrNotYetValid) {
+		missing(CodeStatusNotYetValid, "%v", err)
+	} else if err != nil {
 		missing(CodeStatusStale, "%v", err)
 	} else if r.StatusAge > policy.StatusMaxAge.Duration() {
 		missing(CodeStatusStale, "synced %s ago", r.StatusAge.Round(time.Minute))
@@ -349,6 +366,17 @@ func jwsCode(err error) Code {
 		return CodeSignature
 	}
 	return CodeMalformed
+}
+
+// payloadCode classifies a verified payload that is not a usable permit.
+func payloadCode(err error) Code {
+	switch {
+	case errors.Is(err, keys.ErrSmallOrderKey):
+		return CodeHolderKeyWeak
+	case errors.Is(err, credential.ErrHolderKey):
+		return CodeHolderKeyInvalid
+	}
+	return CodeNotPermit
 }
 
 func disclosureCode(err error) Code {

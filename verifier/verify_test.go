@@ -296,6 +296,8 @@ func FuzzVerify(f *testing.F) {
 	fx := newFixture(f)
 	f.Add(fx.live(f, "idn", "res"))
 	f.Add(fx.issued)
+	p256Issued, p256Key := p256Fixture(f, fx)
+	f.Add(present(f, p256Issued, nil, p256Key, credential.AnyAudience, "fuzz-nonce", t0))
 	f.Add("a.b.c~d~e.f.g")
 	f.Fuzz(func(t *testing.T, s string) {
 		r := Verify(s, Options{Trust: fx.trust, Now: t0})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/trust"
 )
 
 // maxResponse caps what the wallet reads from an issuer.
@@ -28,18 +29,66 @@ const maxResponse = 1 << 20
 // malformed or names another issuer.
 var ErrIssuerMetadata = errors.New("issuer metadata")
 
+// AcceptOption says which issuers Accept takes offers from: give it
+// TrustedIssuers, or AnyIssuer for testing.
+type AcceptOption func(*acceptConfig)
+
+type acceptConfig struct {
+	list *trust.List
+	any  bool
+}
+
+// TrustedIssuers makes Accept take offers only from the issuers list names
+// (a trust list verified against its pinned root, such as the one
+// "permit wallet trust" keeps in the wallet directory), and check the
+// credential's signature with the keys the list gives that issuer rather
+// than keys the issuer publishes itself. An offer from any other issuer is
+// refused with ErrUntrustedIssuer before the wallet contacts it, as is
+// every offer when the list is not valid now (before its nbf, or past its
+// exp and the grace period of its policy).
+func TrustedIssuers(list *trust.List) AcceptOption {
+	return func(c *acceptConfig) { c.list = list }
+}
+
+// AnyIssuer makes Accept take an offer from any issuer, checking the
+// credential against the keys the issuer publishes: for tests and for
+// setting up a service, never for residents. A phishing link then puts a
+// credential of the attacker's issuer in the wallet (though never in the
+// place of one from another issuer: see Add). TrustedIssuers, when also
+// given, takes precedence.
+func AnyIssuer() AcceptOption {
+	return func(c *acceptConfig) { c.any = true }
+}
+
 // Accept receives a credential through an OpenID4VCI credential offer with
 // a pre-authorized code (the link or QR code an official hands over): it
-// reads the issuer's metadata, redeems the code, proves possession of the
-// device key over the issuer's nonce, and stores the credential after
-// checking it with Add against the keys the issuer publishes. A used or
-// expired code, a credential bound to another key (ErrNotMyKey) and one
-// whose signature does not verify (ErrIssuerSignature) are refused, and
-// nothing is stored.
-func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, now time.Time) (Entry, error) {
+// checks that the offer comes from a trusted issuer, reads the issuer's
+// metadata, redeems the code, proves possession of the device key over the
+// issuer's nonce, and stores the credential after checking it with Add
+// against the issuer's keys: those of the trust list (TrustedIssuers), or
+// those the issuer publishes (AnyIssuer). Without either option it refuses
+// with ErrNoTrustList. An untrusted issuer (ErrUntrustedIssuer), a used or
+// expired code, a credential bound to another key (ErrNotMyKey), one whose
+// signature does not verify (ErrIssuerSignature) and one whose permit
+// number the wallet holds from another issuer (ErrIssuerConflict) are
+// refused, and nothing is stored.
+func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, now time.Time, opts ...AcceptOption) (Entry, error) {
+	var cfg acceptConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	o, err := oid4vci.ParseOfferURI(offer)
 	if err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+	}
+	var trusted *keys.JWKS
+	switch {
+	case cfg.list != nil:
+		if trusted, err = IssuerKeys(cfg.list, o.CredentialIssuer, now); err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: %w", err)
+		}
+	case !cfg.any:
+		return Entry{}, fmt.Errorf("wallet: accept: %w: cannot tell a genuine issuer from a phishing one", ErrNoTrustList)
 	}
 	if client == nil {
 		client = http.DefaultClient
@@ -53,14 +102,21 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, oid4vci.WellKnownAuthServer), &as); err != nil {
 		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
 	}
-	var vc struct {
-		Issuer string    `json:"issuer"`
-		JWKS   keys.JWKS `json:"jwks"`
+	if trusted == nil {
+		// No trust list: the keys are what the issuer publishes.
+		var vc struct {
+			Issuer string    `json:"issuer"`
+			JWKS   keys.JWKS `json:"jwks"`
+		}
+		if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, "jwt-vc-issuer"), &vc); err != nil {
+			return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
+		}
+		if vc.Issuer != o.CredentialIssuer {
+			return Entry{}, fmt.Errorf("wallet: accept: %w: published for another issuer than %q", ErrIssuerMetadata, o.CredentialIssuer)
+		}
+		trusted = &vc.JWKS
 	}
-	if err := h.getJSON(oid4vci.WellKnownURL(o.CredentialIssuer, "jwt-vc-issuer"), &vc); err != nil {
-		return Entry{}, fmt.Errorf("wallet: accept: %w: %w", ErrIssuerMetadata, err)
-	}
-	if meta.CredentialIssuer != o.CredentialIssuer || vc.Issuer != o.CredentialIssuer || as.Issuer != o.CredentialIssuer ||
+	if meta.CredentialIssuer != o.CredentialIssuer || as.Issuer != o.CredentialIssuer ||
 		meta.CredentialEndpoint == "" || as.TokenEndpoint == "" {
 		return Entry{}, fmt.Errorf("wallet: accept: %w: published for another issuer than %q", ErrIssuerMetadata, o.CredentialIssuer)
 	}
@@ -112,7 +168,7 @@ func (w *Wallet) Accept(ctx context.Context, offer string, client *http.Client, 
 	if len(cr.Credentials) != 1 {
 		return Entry{}, fmt.Errorf("wallet: accept: %d credentials in the answer, want 1", len(cr.Credentials))
 	}
-	return w.add(cr.Credentials[0].Credential, &vc.JWKS, o.CredentialIssuer)
+	return w.add(cr.Credentials[0].Credential, trusted, o.CredentialIssuer)
 }
 
 // issuerClient makes the wallet's requests to an issuer.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/epermit/epermit/oid4vci"
+	"github.com/epermit/epermit/wallet"
 )
 
 // TestAcceptUsesNonceEndpoint: when the issuer's metadata names a nonce
@@ -48,7 +49,7 @@ func TestAcceptUsesNonceEndpoint(t *testing.T) {
 			}
 			w := newAcceptWallet(t)
 			client, _ := f.client()
-			_, err := w.Accept(context.Background(), f.offer(), client, acceptNow)
+			_, err := w.Accept(context.Background(), f.offer(), client, acceptNow, wallet.AnyIssuer())
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Accept: %v, want an error about %q", err, tt.wantErr)

@@ -5,6 +5,7 @@ package wallet_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -87,15 +88,15 @@ type fakeIssuer struct {
 
 	signer     ed25519.PrivateKey
 	kid        string
-	bindTo     ed25519.PublicKey // nil: the key the proof proved
-	credIssuer string            // iss claim of the credential; "" means iss
-	copies     int               // credentials in one response; 0 means 1
+	bindTo     crypto.PublicKey // nil: the key the proof proved
+	credIssuer string           // iss claim of the credential; "" means iss
+	copies     int              // credentials in one response; 0 means 1
 
 	mu         sync.Mutex
 	steps      []string // requests received, by step
 	paths      []string // "METHOD path" of every request received
 	proofs     []string
-	proofKeys  []ed25519.PublicKey
+	proofKeys  []crypto.PublicKey
 	authHeader []string
 	tokenForms []url.Values
 }
@@ -319,7 +320,7 @@ func padded(t *testing.T, v any, n int) []byte {
 }
 
 // issuedFor signs a good credential for holder with the published key.
-func (f *fakeIssuer) issuedFor(t *testing.T, holder ed25519.PublicKey) string {
+func (f *fakeIssuer) issuedFor(t *testing.T, holder crypto.PublicKey) string {
 	t.Helper()
 	c, err := issuer.Issue(fakeIssuerKey, keys.Thumbprint(pubOf(fakeIssuerKey)), f.permit, f.iss, holder,
 		statuslist.Reference{Idx: 7, URI: f.iss + "/status/1"}, acceptNow, rand.Reader)
@@ -439,7 +440,7 @@ func TestAcceptStoresCredential(t *testing.T) {
 			}
 			client, rt := f.client()
 
-			e, err := w.Accept(context.Background(), f.offer(), client, acceptNow)
+			e, err := w.Accept(context.Background(), f.offer(), client, acceptNow, wallet.AnyIssuer())
 			if err != nil {
 				t.Fatalf("Accept: %v", err)
 			}
@@ -489,8 +490,8 @@ func TestAcceptStoresCredential(t *testing.T) {
 			if len(f.proofs) != 1 || len(f.proofKeys) != 1 {
 				t.Fatalf("%d proofs received", len(f.proofs))
 			}
-			if !f.proofKeys[0].Equal(w.Public()) {
-				t.Errorf("proof signed by %s, want the device key %s", keys.Thumbprint(f.proofKeys[0]), keys.Thumbprint(w.Public()))
+			if !keys.SameKey(f.proofKeys[0], w.Public()) {
+				t.Errorf("proof signed by %v, want the device key %v", f.proofKeys[0], w.Public())
 			}
 			aud, nonce, iat := proofPayload(t, f.proofs[0])
 			if aud != f.iss || nonce != acceptNonce || iat != acceptNow.Unix() {
@@ -728,7 +729,7 @@ func TestAcceptRefuses(t *testing.T) {
 			}
 			client, rt := f.client()
 
-			e, err := w.Accept(ctx, offer, client, acceptNow)
+			e, err := w.Accept(ctx, offer, client, acceptNow, wallet.AnyIssuer())
 			t.Log(err)
 			if err == nil {
 				t.Fatalf("Accept succeeded with %+v", e)
@@ -774,7 +775,7 @@ func TestAcceptKeepsHeldCredential(t *testing.T) {
 	}
 	f.bindTo = pubOf(strangerKey)
 	client, _ := f.client()
-	if _, err := w.Accept(context.Background(), f.offer(), client, acceptNow); !errors.Is(err, wallet.ErrNotMyKey) {
+	if _, err := w.Accept(context.Background(), f.offer(), client, acceptNow, wallet.AnyIssuer()); !errors.Is(err, wallet.ErrNotMyKey) {
 		t.Fatalf("Accept: %v, want ErrNotMyKey", err)
 	}
 	list, err := w.List()
@@ -795,7 +796,7 @@ func TestAcceptRefusesCredentialOfAnotherIssuer(t *testing.T) {
 	w := newAcceptWallet(t)
 	f.credIssuer = "https://ep.other.example/nb"
 	client, _ := f.client()
-	e, err := w.Accept(context.Background(), f.offer(), client, acceptNow)
+	e, err := w.Accept(context.Background(), f.offer(), client, acceptNow, wallet.AnyIssuer())
 	if err == nil {
 		t.Fatalf("Accept stored a credential with iss %q offered by %q (entry %+v): accept.go never compares the credential's iss with o.CredentialIssuer", e.Issuer, f.iss, e)
 	}
@@ -821,7 +822,7 @@ func TestAcceptErrorTextIsSafe(t *testing.T) {
 			w := newAcceptWallet(t)
 			f.override[stepToken] = serveRaw(http.StatusBadRequest, []byte(tt.body))
 			client, _ := f.client()
-			_, err := w.Accept(context.Background(), f.offer(), client, acceptNow)
+			_, err := w.Accept(context.Background(), f.offer(), client, acceptNow, wallet.AnyIssuer())
 			if err == nil {
 				t.Fatal("Accept succeeded")
 			}

@@ -6,8 +6,9 @@
 //
 // # Setting up
 //
-// [Init] creates a wallet directory with a new Ed25519 device key; [Open]
-// opens it later:
+// [Init] creates a wallet directory with a new Ed25519 device key
+// ([InitAlg] with keys.AlgES256 makes an ECDSA P-256 key instead, the key a
+// phone's secure hardware holds); [Open] opens it later:
 //
 //	w, err := wallet.Init("/home/zhang/.epermit") // once
 //	w, err := wallet.Open("/home/zhang/.epermit") // afterwards
@@ -16,7 +17,13 @@
 //
 //	device.key              the device key, PKCS#8 PEM, mode 0600
 //	credentials/            mode 0700
-//	credentials/<permit number>.sd-jwt
+//	credentials/<permit number>.<issuer>.sd-jwt
+//
+// where <issuer> is 16 characters of base64url of the SHA-256 of the
+// issuer's iss: credentials are kept by issuer and permit number. Wallets
+// written before kept them as credentials/<permit number>.sd-jwt; Open
+// moves those to the new names (keeping the later-issued one where both
+// exist), so an existing wallet keeps working.
 //
 // Open refuses a directory that group or others may access
 // ([InsecureDirError], fixed with chmod 700) and a readable device key
@@ -33,9 +40,19 @@
 //
 //	entry, err := w.Add(issued, &issuerJWKS)
 //
-// A credential re-issued for the same permit number, as happens at each
-// yearly endorsement, replaces the one held; an older one is refused
-// ([ErrSuperseded]).
+// A credential re-issued by the same issuer for the same permit number, as
+// happens at each yearly endorsement, replaces the one held; an older one
+// is refused ([ErrSuperseded]). A credential is never replaced by one of
+// another issuer: one whose permit number the wallet holds from another
+// issuer, as a phishing issuer would send, is refused
+// ([ErrIssuerConflict]).
+//
+// [Wallet.Accept] takes an OpenID4VCI offer (the code an official shows)
+// only from an issuer named in a trust list the wallet holds
+// ([TrustedIssuers]: "permit wallet trust" keeps one, verified against the
+// root key's pinned thumbprint, in the wallet directory), and checks the
+// credential against the keys that list gives the issuer. [AnyIssuer]
+// lifts the check, for testing only.
 //
 // # Endorsement reminders
 //

@@ -28,6 +28,18 @@ var (
 	// ErrSuperseded reports an Add of a credential issued before the one
 	// the wallet already holds for the same permit number.
 	ErrSuperseded = errors.New("wallet holds a newer credential for this permit")
+	// ErrIssuerConflict reports an Add of a credential whose permit number
+	// the wallet holds from another issuer: what a phishing issuer sends
+	// to take the place of the resident's genuine permit. The wallet never
+	// replaces a credential across issuers.
+	ErrIssuerConflict = errors.New("the wallet holds this permit number from another issuer")
+	// ErrUntrustedIssuer reports an offer from an issuer that the trust
+	// list given to Accept does not name, or a trust list that is not
+	// valid now.
+	ErrUntrustedIssuer = errors.New("issuer not in the wallet's trust list")
+	// ErrNoTrustList reports an Accept given neither a trust list
+	// (TrustedIssuers) nor the testing override (AnyIssuer).
+	ErrNoTrustList = errors.New("the wallet holds no trust list")
 	// ErrNotFound reports a permit number the wallet holds no credential
 	// for, or an empty wallet.
 	ErrNotFound = errors.New("no such credential")

@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -52,7 +53,7 @@ func newTestWallet(t testing.TB) *Wallet {
 }
 
 // claimsFor is a permit with both groups, bound to holder.
-func claimsFor(holder ed25519.PublicKey, permitNo string, iat, exp time.Time) credential.Claims {
+func claimsFor(holder crypto.PublicKey, permitNo string, iat, exp time.Time) credential.Claims {
 	return credential.Claims{
 		Issuer: testIss, IssuedAt: iat, Expires: exp,
 		Status: statuslist.Reference{Idx: 5, URI: testStatus}, Holder: holder,
@@ -74,7 +75,7 @@ func issueWith(t testing.TB, signer ed25519.PrivateKey, c credential.Claims) str
 
 // issueTo is a good credential for holder, issued a day before t0 with the
 // endorsement due 300 days after t0.
-func issueTo(t testing.TB, holder ed25519.PublicKey, permitNo string) string {
+func issueTo(t testing.TB, holder crypto.PublicKey, permitNo string) string {
 	t.Helper()
 	return issueWith(t, issuerKey, claimsFor(holder, permitNo, t0.Add(-24*time.Hour), t0.Add(300*24*time.Hour)))
 }

@@ -2,11 +2,12 @@ package wallet
 
 import (
 	"cmp"
+	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/epermit/epermit/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/credential"
+	"github.com/epermit/epermit/internal/atomicfile"
 	"github.com/epermit/epermit/internal/jws"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/sdjwt"
@@ -42,10 +44,14 @@ const maxPermitNoLen = 64
 // Either way Add refuses a credential whose cnf key is not the device key
 // (ErrNotMyKey), and one whose payload is not a permit or whose
 // disclosures do not all parse and match a digest of the payload
-// (ErrInvalidCredential). The credential is written atomically, mode 0600,
-// to credentials/<permit number>.sd-jwt, replacing the one held for the same
-// permit number unless that one was issued later (ErrSuperseded): an
-// endorsement re-issues the permit under the same number.
+// (ErrInvalidCredential). Credentials are kept by issuer and permit number:
+// Add never replaces a credential of one issuer with one of another, and
+// refuses a credential whose permit number the wallet holds from another
+// issuer (ErrIssuerConflict), as a phishing issuer would send. The
+// credential is written atomically, mode 0600, replacing the one held from
+// the same issuer for the same permit number unless that one was issued
+// later (ErrSuperseded): an endorsement re-issues the permit under the same
+// number.
 func (w *Wallet) Add(issued string, issuerKeys *keys.JWKS) (Entry, error) {
 	return w.add(issued, issuerKeys, "")
 }
@@ -61,106 +67,212 @@ func (w *Wallet) add(issued string, issuerKeys *keys.JWKS, wantIss string) (Entr
 		return Entry{}, fmt.Errorf("wallet: %w: credential issued by %q, offer from %q", ErrInvalidCredential, c.Issuer, wantIss)
 	}
 	e := entryOf(c)
-	if old, _, err := w.Get(e.PermitNo); err == nil && old.IssuedAt.After(e.IssuedAt) {
-		return Entry{}, fmt.Errorf("wallet: add %q: %w: held one issued %s, this one %s",
-			e.PermitNo, ErrSuperseded, old.IssuedAt.UTC().Format(time.RFC3339), e.IssuedAt.UTC().Format(time.RFC3339))
+	files, err := w.files()
+	if err != nil {
+		return Entry{}, fmt.Errorf("wallet: add %q: %w", e.PermitNo, err)
 	}
-	// A held credential that cannot be read is replaced: the new one has
-	// just been checked, the old one is of no use.
-	if err := atomicfile.Write(w.credPath(e.PermitNo), []byte(p.WithoutKeyBinding()), 0o600); err != nil {
+	tag := issuerTag(e.Issuer)
+	for _, f := range files {
+		if f.permitNo != e.PermitNo {
+			continue
+		}
+		if f.tag != tag {
+			other := "another issuer"
+			if old, _, err := w.load(f); err == nil {
+				other = fmt.Sprintf("%q", old.Issuer)
+			}
+			return Entry{}, fmt.Errorf("wallet: add %q from %q: %w: it is held from %s", e.PermitNo, e.Issuer, ErrIssuerConflict, other)
+		}
+		// A held credential that cannot be read is replaced: the new one
+		// has just been checked, the old one is of no use.
+		if old, _, err := w.load(f); err == nil && old.IssuedAt.After(e.IssuedAt) {
+			return Entry{}, fmt.Errorf("wallet: add %q: %w: held one issued %s, this one %s",
+				e.PermitNo, ErrSuperseded, old.IssuedAt.UTC().Format(time.RFC3339), e.IssuedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	if err := atomicfile.Write(w.credPath(e.Issuer, e.PermitNo), []byte(p.WithoutKeyBinding()), 0o600); err != nil {
 		return Entry{}, fmt.Errorf("wallet: add %q: %w", e.PermitNo, err)
 	}
 	return e, nil
 }
 
-// List returns the entries of every credential held, sorted by permit
-// number. It fails if a stored credential cannot be read or no longer
-// decodes, naming the file.
-func (w *Wallet) List() ([]Entry, error) {
+// credFile is a credential file of the current layout,
+// credentials/<permit number>.<issuer tag>.sd-jwt.
+type credFile struct {
+	path, permitNo, tag string
+}
+
+// issuerTag names an issuer in a file name: 16 characters of base64url of
+// the SHA-256 of its iss, which any iss (an https URL) can have.
+func issuerTag(iss string) string {
+	sum := sha256.Sum256([]byte(iss))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func (w *Wallet) credPath(iss, permitNo string) string {
+	return filepath.Join(w.dir, credentialsDir, permitNo+"."+issuerTag(iss)+credentialExt)
+}
+
+// files lists the credential files of the current layout, by name only.
+// Temporary files, files of the old layout (see migrate) and anything else
+// not named as a credential are left out.
+func (w *Wallet) files() ([]credFile, error) {
 	dir := filepath.Join(w.dir, credentialsDir)
 	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []credFile
+	for _, de := range des {
+		name := de.Name()
+		stem, ok := strings.CutSuffix(name, credentialExt)
+		if !ok || strings.HasPrefix(name, ".") || !de.Type().IsRegular() {
+			continue
+		}
+		no, tag, ok := strings.Cut(stem, ".")
+		if !ok || !validPermitNo(no) || len(tag) != 16 || !validPermitNo(tag) {
+			continue
+		}
+		out = append(out, credFile{path: filepath.Join(dir, name), permitNo: no, tag: tag})
+	}
+	return out, nil
+}
+
+// List returns the entries of every credential held, sorted by permit
+// number and issuer. It fails if a stored credential cannot be read or no
+// longer decodes, naming the file.
+func (w *Wallet) List() ([]Entry, error) {
+	files, err := w.files()
 	if err != nil {
 		return nil, fmt.Errorf("wallet: list: %w", err)
 	}
 	var out []Entry
-	for _, de := range des {
-		name := de.Name()
-		no, ok := strings.CutSuffix(name, credentialExt)
-		if !ok || strings.HasPrefix(name, ".") || !de.Type().IsRegular() {
-			continue // temporary files and anything else not ours
-		}
-		e, _, err := w.load(no)
+	for _, f := range files {
+		e, _, err := w.load(f)
 		if err != nil {
 			return nil, fmt.Errorf("wallet: list: %w", err)
 		}
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.PermitNo, b.PermitNo) })
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(cmp.Compare(a.PermitNo, b.PermitNo), cmp.Compare(a.Issuer, b.Issuer))
+	})
 	return out, nil
 }
 
 // Get returns the entry and the issued credential held for permitNo. With
 // permitNo empty it returns the only credential held, and fails with
-// ErrAmbiguous when there are several. It returns ErrNotFound when there is
-// no such credential. The stored credential is decoded but its issuer
-// signature is not verified again.
+// ErrAmbiguous when there are several; ErrAmbiguous also reports a permit
+// number held from several issuers, which Add does not let happen. It
+// returns ErrNotFound when there is no such credential. The stored
+// credential is decoded but its issuer signature is not verified again.
 func (w *Wallet) Get(permitNo string) (Entry, string, error) {
-	if permitNo == "" {
+	if permitNo != "" && !validPermitNo(permitNo) {
+		return Entry{}, "", fmt.Errorf("wallet: %w: %q is not a permit number", ErrNotFound, permitNo)
+	}
+	files, err := w.files()
+	if err != nil {
+		return Entry{}, "", fmt.Errorf("wallet: get: %w", err)
+	}
+	var match []credFile
+	for _, f := range files {
+		if permitNo == "" || f.permitNo == permitNo {
+			match = append(match, f)
+		}
+	}
+	switch {
+	case len(match) == 0 && permitNo == "":
+		return Entry{}, "", fmt.Errorf("wallet: %w: the wallet holds no credential", ErrNotFound)
+	case len(match) == 0:
+		return Entry{}, "", fmt.Errorf("wallet: get: %w: %q", ErrNotFound, permitNo)
+	case len(match) > 1:
 		all, err := w.List()
 		if err != nil {
 			return Entry{}, "", err
 		}
-		switch len(all) {
-		case 0:
-			return Entry{}, "", fmt.Errorf("wallet: %w: the wallet holds no credential", ErrNotFound)
-		case 1:
-			permitNo = all[0].PermitNo
-		default:
-			nos := make([]string, len(all))
-			for i, e := range all {
-				nos[i] = e.PermitNo
+		var held []string
+		for _, e := range all {
+			if permitNo == "" || e.PermitNo == permitNo {
+				held = append(held, e.PermitNo+" from "+e.Issuer)
 			}
-			return Entry{}, "", fmt.Errorf("wallet: %w (%s)", ErrAmbiguous, strings.Join(nos, ", "))
 		}
+		return Entry{}, "", fmt.Errorf("wallet: %w (%s)", ErrAmbiguous, strings.Join(held, ", "))
 	}
-	if !validPermitNo(permitNo) {
-		return Entry{}, "", fmt.Errorf("wallet: %w: %q is not a permit number", ErrNotFound, permitNo)
-	}
-	e, issued, err := w.load(permitNo)
+	e, issued, err := w.load(match[0])
 	if err != nil {
 		return Entry{}, "", fmt.Errorf("wallet: get: %w", err)
 	}
 	return e, issued, nil
 }
 
-// load reads and decodes the credential stored for permitNo, which must be
-// a valid permit number.
-func (w *Wallet) load(permitNo string) (Entry, string, error) {
-	path := w.credPath(permitNo)
-	data, err := readFile(path)
+// load reads and decodes the credential file f and checks that it holds
+// the permit and issuer its name says.
+func (w *Wallet) load(f credFile) (Entry, string, error) {
+	data, err := readFile(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Entry{}, "", fmt.Errorf("%w: %q", ErrNotFound, permitNo)
+		return Entry{}, "", fmt.Errorf("%w: %q", ErrNotFound, f.permitNo)
 	} else if err != nil {
 		return Entry{}, "", err
 	}
 	_, c, err := decode(string(data), nil, w.pub)
 	if err != nil {
-		return Entry{}, "", fmt.Errorf("%s: %w", path, err)
+		return Entry{}, "", fmt.Errorf("%s: %w", f.path, err)
 	}
-	if c.PermitNo != permitNo {
-		return Entry{}, "", fmt.Errorf("%s: %w: holds permit %q", path, ErrInvalidCredential, c.PermitNo)
+	if c.PermitNo != f.permitNo || issuerTag(c.Issuer) != f.tag {
+		return Entry{}, "", fmt.Errorf("%s: %w: holds permit %q of issuer %q", f.path, ErrInvalidCredential, c.PermitNo, c.Issuer)
 	}
 	return entryOf(c), string(data), nil
 }
 
-func (w *Wallet) credPath(permitNo string) string {
-	return filepath.Join(w.dir, credentialsDir, permitNo+credentialExt)
+// migrate moves credentials of the layout before issuers were told apart,
+// credentials/<permit number>.sd-jwt, to the current one. Where both
+// layouts hold the same credential, the one issued later is kept. A file of
+// the old layout that does not decode is left in place and reported.
+func (w *Wallet) migrate() error {
+	dir := filepath.Join(w.dir, credentialsDir)
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		name := de.Name()
+		no, ok := strings.CutSuffix(name, credentialExt)
+		if !ok || strings.HasPrefix(name, ".") || !de.Type().IsRegular() || !validPermitNo(no) {
+			continue
+		}
+		old := filepath.Join(dir, name)
+		data, err := readFile(old)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // another process moved it
+		} else if err != nil {
+			return err
+		}
+		_, c, err := decode(string(data), nil, w.pub)
+		if err != nil {
+			return fmt.Errorf("%s: %w", old, err)
+		}
+		if c.PermitNo != no {
+			return fmt.Errorf("%s: %w: holds permit %q", old, ErrInvalidCredential, c.PermitNo)
+		}
+		f := credFile{path: w.credPath(c.Issuer, no), permitNo: no, tag: issuerTag(c.Issuer)}
+		if held, _, err := w.load(f); err == nil && !c.IssuedAt.After(held.IssuedAt) {
+			if err := os.Remove(old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if err := os.Rename(old, f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Inspect checks an issued credential as Add does, against the issuer's
-// keys and for the device key device, and returns its entry, without
-// storing it: for a wallet whose storage is elsewhere, such as a browser's.
-func Inspect(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (Entry, error) {
+// keys and for the device key device (an ed25519.PublicKey or a P-256
+// *ecdsa.PublicKey), and returns its entry, without storing it: for a
+// wallet whose storage is elsewhere, such as a browser's.
+func Inspect(issued string, issuerKeys *keys.JWKS, device crypto.PublicKey) (Entry, error) {
 	if issuerKeys == nil {
 		return Entry{}, fmt.Errorf("wallet: inspect: %w: no issuer keys", ErrIssuerSignature)
 	}
@@ -173,7 +285,7 @@ func Inspect(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (En
 
 // decode parses an issued credential and checks it as Add documents,
 // verifying the issuer signature only when issuerKeys is not nil.
-func decode(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (sdjwt.Presentation, *credential.Claims, error) {
+func decode(issued string, issuerKeys *keys.JWKS, device crypto.PublicKey) (sdjwt.Presentation, *credential.Claims, error) {
 	issued = strings.TrimSpace(issued)
 	if len(issued) > maxCredentialSize {
 		return sdjwt.Presentation{}, nil, fmt.Errorf("wallet: %w: %d bytes, at most %d", ErrInvalidCredential, len(issued), maxCredentialSize)
@@ -193,7 +305,7 @@ func decode(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (sdj
 				return nil, fmt.Errorf("%w: kid %q", jws.ErrUnknownKey, h.Kid)
 			}
 			return pub, nil
-		})
+		}, sdjwt.TypeVCLegacy)
 		if err != nil {
 			return sdjwt.Presentation{}, nil, fmt.Errorf("wallet: %w: %w", ErrIssuerSignature, err)
 		}
@@ -208,9 +320,9 @@ func decode(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (sdj
 	if err != nil {
 		return sdjwt.Presentation{}, nil, fmt.Errorf("wallet: %w: %w", ErrInvalidCredential, err)
 	}
-	if !payload.Holder().Equal(device) {
+	if !keys.SameKey(payload.Holder(), device) {
 		return sdjwt.Presentation{}, nil, fmt.Errorf("wallet: %w: bound to key %s, this device's is %s",
-			ErrNotMyKey, keys.Thumbprint(payload.Holder()), keys.Thumbprint(device))
+			ErrNotMyKey, thumbprint(payload.Holder()), thumbprint(device))
 	}
 	// Every disclosure is applied: one that does not parse, or that no
 	// digest of the payload references, makes the credential unusable.
@@ -222,6 +334,15 @@ func decode(issued string, issuerKeys *keys.JWKS, device ed25519.PublicKey) (sdj
 		return sdjwt.Presentation{}, nil, fmt.Errorf("wallet: %w: permit number %q", ErrInvalidCredential, c.PermitNo)
 	}
 	return p, c, nil
+}
+
+// thumbprint names a public key in an error.
+func thumbprint(pub crypto.PublicKey) string {
+	j, err := keys.HolderJWK(pub)
+	if err != nil {
+		return "(not a device key)"
+	}
+	return j.Kid
 }
 
 // unverifiedPayload decodes the payload of a compact JWS without checking

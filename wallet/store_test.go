@@ -96,14 +96,14 @@ func TestAdd(t *testing.T) {
 	t.Cleanup(func() {
 		// Only the good credential may have been stored, once.
 		names := credFiles(t, w)
-		if !slices.Equal(names, []string{testPermit + ".sd-jwt"}) {
+		if !slices.Equal(names, []string{credName(testIss, testPermit)}) {
 			t.Errorf("credentials dir holds %v", names)
 		}
 		_, issued, err := w.Get(testPermit)
 		if err != nil || issued != good {
 			t.Errorf("stored credential differs from the issued one (%v)", err)
 		}
-		if fi, err := os.Stat(filepath.Join(w.Dir(), "credentials", testPermit+".sd-jwt")); err != nil || fi.Mode().Perm() != 0o600 {
+		if fi, err := os.Stat(filepath.Join(w.Dir(), "credentials", credName(testIss, testPermit))); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("stored file: %v, %v", fi.Mode(), err)
 		}
 	})
@@ -124,6 +124,9 @@ func tamper(t *testing.T, issued string) string {
 	}
 	return parts[0] + "." + encodeSeg([]byte(changed)) + "." + parts[2]
 }
+
+// credName is the file name of a stored credential.
+func credName(iss, permitNo string) string { return permitNo + "." + issuerTag(iss) + ".sd-jwt" }
 
 func credFiles(t testing.TB, w *Wallet) []string {
 	t.Helper()
@@ -231,13 +234,16 @@ func TestListDamagedStore(t *testing.T) {
 		wantErr error
 	}{
 		{"garbage file", func(w *Wallet, dir string) error {
-			return os.WriteFile(filepath.Join(dir, "33010626AAAAAA.sd-jwt"), []byte("garbage"), 0o600)
+			return os.WriteFile(filepath.Join(dir, credName(testIss, "33010626AAAAAA")), []byte("garbage"), 0o600)
 		}, ErrInvalidCredential},
 		{"file under another permit's name", func(w *Wallet, dir string) error {
-			return os.WriteFile(filepath.Join(dir, "33010626AAAAAA.sd-jwt"), []byte(issueTo(t, w.Public(), testPermit)), 0o600)
+			return os.WriteFile(filepath.Join(dir, credName(testIss, "33010626AAAAAA")), []byte(issueTo(t, w.Public(), testPermit)), 0o600)
+		}, ErrInvalidCredential},
+		{"file under another issuer's name", func(w *Wallet, dir string) error {
+			return os.WriteFile(filepath.Join(dir, credName("https://phish.example", testPermit)), []byte(issueTo(t, w.Public(), testPermit)), 0o600)
 		}, ErrInvalidCredential},
 		{"another device's credential", func(w *Wallet, dir string) error {
-			return os.WriteFile(filepath.Join(dir, testPermit+".sd-jwt"), []byte(issueTo(t, pub(otherKey), testPermit)), 0o600)
+			return os.WriteFile(filepath.Join(dir, credName(testIss, testPermit)), []byte(issueTo(t, pub(otherKey), testPermit)), 0o600)
 		}, ErrNotMyKey},
 		{"temporary and foreign files are ignored", func(w *Wallet, dir string) error {
 			if err := os.WriteFile(filepath.Join(dir, ".tmp-123"), []byte("partial"), 0o600); err != nil {

@@ -2,7 +2,6 @@ package wallet
 
 import (
 	"crypto"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,16 +25,22 @@ const (
 // directory; each Add replaces a file atomically.
 type Wallet struct {
 	dir string
-	key ed25519.PrivateKey
-	pub ed25519.PublicKey
+	key crypto.Signer
+	pub crypto.PublicKey
 }
 
-// Init creates a new wallet in dir: the directory with mode 0700 (and any
-// missing parents), a new device key in dir/device.key (PKCS#8 PEM, mode
-// 0600) and an empty dir/credentials with mode 0700. It refuses a dir that
-// already holds a device key, with an error wrapping fs.ErrExist, and an
-// existing dir that group or others may access (*InsecureDirError).
-func Init(dir string) (*Wallet, error) {
+// Init creates a new wallet in dir with an Ed25519 device key: InitAlg
+// with keys.AlgEdDSA.
+func Init(dir string) (*Wallet, error) { return InitAlg(dir, keys.AlgEdDSA) }
+
+// InitAlg creates a new wallet in dir: the directory with mode 0700 (and
+// any missing parents), a new device key in dir/device.key (PKCS#8 PEM,
+// mode 0600) and an empty dir/credentials with mode 0700. The device key is
+// Ed25519 for keys.AlgEdDSA and ECDSA P-256 for keys.AlgES256, the key
+// phones keep in secure hardware. It refuses a dir that already holds a
+// device key, with an error wrapping fs.ErrExist, and an existing dir that
+// group or others may access (*InsecureDirError).
+func InitAlg(dir, alg string) (*Wallet, error) {
 	if dir == "" {
 		return nil, errors.New("wallet: init: empty directory name")
 	}
@@ -60,13 +65,13 @@ func Init(dir string) (*Wallet, error) {
 	if err := checkDir(creds); err != nil {
 		return nil, err
 	}
-	key, err := keys.Generate()
+	key, err := keys.GenerateDeviceKey(alg)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: init: %w", err)
 	}
-	// WritePrivateKeyFile never replaces a file, so two racing Inits end
+	// WriteDeviceKeyFile never replaces a file, so two racing Inits end
 	// with one key and one fs.ErrExist.
-	if err := keys.WritePrivateKeyFile(keyPath, key); err != nil {
+	if err := keys.WriteDeviceKeyFile(keyPath, key); err != nil {
 		return nil, fmt.Errorf("wallet: init: %w", err)
 	}
 	return newWallet(dir, key), nil
@@ -85,18 +90,22 @@ func Open(dir string) (*Wallet, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	key, err := keys.LoadPrivateKeyFile(filepath.Join(dir, deviceKeyFile))
+	key, err := keys.LoadDeviceKeyFile(filepath.Join(dir, deviceKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("wallet: open: %w", err)
 	}
 	if err := checkDir(filepath.Join(dir, credentialsDir)); err != nil {
 		return nil, err
 	}
-	return newWallet(dir, key), nil
+	w := newWallet(dir, key)
+	if err := w.migrate(); err != nil {
+		return nil, fmt.Errorf("wallet: open: %w", err)
+	}
+	return w, nil
 }
 
-func newWallet(dir string, key ed25519.PrivateKey) *Wallet {
-	return &Wallet{dir: dir, key: key, pub: key.Public().(ed25519.PublicKey)}
+func newWallet(dir string, key crypto.Signer) *Wallet {
+	return &Wallet{dir: dir, key: key, pub: key.Public()}
 }
 
 // checkDir refuses a path that is not a directory or whose mode grants any
@@ -120,13 +129,26 @@ func checkDir(path string) error {
 func (w *Wallet) Dir() string { return w.dir }
 
 // Public returns the device's public key, the key credentials must name in
-// their cnf claim. The caller must not modify it.
-func (w *Wallet) Public() ed25519.PublicKey { return w.pub }
+// their cnf claim: an ed25519.PublicKey or a P-256 *ecdsa.PublicKey. The
+// caller must not modify it.
+func (w *Wallet) Public() crypto.PublicKey { return w.pub }
+
+// Alg returns the JOSE algorithm of the device key: keys.AlgEdDSA for
+// Ed25519, keys.AlgES256 for ECDSA P-256.
+func (w *Wallet) Alg() string { return w.JWK().Alg }
 
 // JWK returns the device's public key as a JWK, with its RFC 7638
 // thumbprint as kid: what the wallet sends an issuer to have a credential
 // bound to this device.
-func (w *Wallet) JWK() keys.JWK { return keys.PublicJWK(w.pub) }
+func (w *Wallet) JWK() keys.JWK {
+	j, err := keys.HolderJWK(w.pub)
+	if err != nil {
+		// The key was generated or loaded as a device key: this cannot
+		// happen, and an empty JWK is refused by anything it is given to.
+		return keys.JWK{}
+	}
+	return j
+}
 
 // Signer returns the device key as a crypto.Signer, for proofs of
 // possession towards an issuer. It gives signing access to the key: do not

@@ -55,15 +55,15 @@ func TestInitOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w2.Public().Equal(w.Public()) {
+	if !keys.SameKey(w2.Public(), w.Public()) || w2.Alg() != "EdDSA" {
 		t.Fatal("Open loaded another key than Init wrote")
 	}
-	if jwk := w2.JWK(); jwk.Kid != keys.Thumbprint(w.Public()) {
+	if jwk := w2.JWK(); jwk.Kid != keys.Thumbprint(w.Public().(ed25519.PublicKey)) {
 		t.Errorf("JWK kid %q, want the thumbprint", jwk.Kid)
 	}
 	msg := []byte("proof of possession")
 	sig, err := w2.Signer().Sign(nil, msg, crypto.Hash(0))
-	if err != nil || !ed25519.Verify(w.Public(), msg, sig) {
+	if err != nil || !ed25519.Verify(w.Public().(ed25519.PublicKey), msg, sig) {
 		t.Fatalf("Signer does not sign with the device key (err %v)", err)
 	}
 	if list, err := w2.List(); err != nil || len(list) != 0 {
@@ -75,8 +75,36 @@ func TestInitOpen(t *testing.T) {
 		t.Fatalf("second Init: %v, want fs.ErrExist", err)
 	}
 	w3, err := Open(dir)
-	if err != nil || !w3.Public().Equal(w.Public()) {
+	if err != nil || !keys.SameKey(w3.Public(), w.Public()) {
 		t.Fatalf("key changed after a refused Init (%v)", err)
+	}
+}
+
+// TestInitP256 makes a wallet with an ECDSA P-256 device key, the key
+// phones keep in secure hardware, and opens it again.
+func TestInitP256(t *testing.T) {
+	t.Parallel()
+	skipOnWindows(t)
+	dir := filepath.Join(t.TempDir(), "wallet")
+	w, err := InitAlg(dir, keys.AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Alg() != "ES256" || w.JWK().Kty != "EC" || w.JWK().Crv != "P-256" || w.JWK().Y == "" {
+		t.Fatalf("alg %q JWK %+v", w.Alg(), w.JWK())
+	}
+	if got := mode(t, filepath.Join(dir, "device.key")); got != 0o600 {
+		t.Errorf("device.key mode %#o", got)
+	}
+	w2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keys.SameKey(w2.Public(), w.Public()) || w2.JWK() != w.JWK() {
+		t.Fatal("Open loaded another key")
+	}
+	if _, err := InitAlg(filepath.Join(t.TempDir(), "w"), "RS256"); err == nil {
+		t.Error("InitAlg(RS256) made a wallet")
 	}
 }
 

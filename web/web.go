@@ -1,6 +1,8 @@
 // Package web serves the browser apps, the officials' offline verifier at
-// /verify/ and the resident's wallet at /wallet/, from files embedded in the
-// binary, with their shared WebAssembly module under /app/.
+// /verify/, the resident's wallet at /wallet/ and the officers' console at
+// /officer/, from files embedded in the binary, with their shared
+// WebAssembly module under /app/ and the names of places and ethnic groups
+// the pages show in /app/names.json (from package permit's tables).
 //
 // The module (app/epermit.wasm, built from cmd/epermit-wasm by "make wasm")
 // and Go's app/wasm_exec.js are build products: a binary built without them
@@ -13,6 +15,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -24,6 +27,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/internal/httpgzip"
+	"github.com/epermit/epermit/permit"
 )
 
 //go:embed all:static
@@ -58,8 +62,8 @@ func (f *file) gzipped() []byte {
 	return f.gz
 }
 
-// Handler serves the apps. Mount it for the paths under /verify/, /wallet/
-// and /app/.
+// Handler serves the apps. Mount it for the paths under /verify/, /wallet/,
+// /officer/ and /app/.
 type Handler struct {
 	files map[string]*file // by URL path
 }
@@ -86,7 +90,27 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.add("/verify/config.json", conf)
+	names, err := namesJSON()
+	if err != nil {
+		return nil, err
+	}
+	h.add("/app/names.json", names)
 	return h, nil
+}
+
+// namesJSON is /app/names.json: the full names of the GB/T 2260 divisions
+// package permit knows ("divisions": code -> [zh, en], see
+// permit.Division.Name for the fallback the pages apply to other codes)
+// and of the 56 ethnic groups ("ethnicities": GB/T 3304 code -> [zh, en]).
+func namesJSON() ([]byte, error) {
+	eth := map[string][2]string{}
+	for i := 1; i <= 56; i++ {
+		code := fmt.Sprintf("%02d", i)
+		if zh, en, ok := permit.EthnicityName(code); ok {
+			eth[code] = [2]string{zh, en}
+		}
+	}
+	return json.Marshal(map[string]any{"divisions": permit.DivisionNames(), "ethnicities": eth})
 }
 
 func (h *Handler) add(p string, body []byte) {
@@ -112,7 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
-	if p == "/verify" || p == "/wallet" {
+	if p == "/verify" || p == "/wallet" || p == "/officer" {
 		http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
 		return
 	}
@@ -155,8 +179,9 @@ func (h *Handler) Built() bool { return h.files["/app/epermit.wasm"] != nil }
 
 // Export writes the apps as static files under dir, with /verify/config.json
 // for this configuration, for a web server other than permitd: dir/verify/,
-// dir/wallet/ and dir/app/ go at the root of the site that also serves the
-// trust list (/trust-list), the status lists and the wallet's endpoints.
+// dir/wallet/, dir/officer/ and dir/app/ go at the root of the site that also
+// serves the trust list (/trust-list), the status lists, the wallet's
+// endpoints and (for the console and the verifier's portraits) /v1/.
 func (h *Handler) Export(dir string) (int, error) {
 	n := 0
 	for p, f := range h.files {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -36,6 +38,11 @@ func TestHandler(t *testing.T) {
 	}{
 		{"GET", "/verify/", 200, "text/html", "<html"},
 		{"GET", "/wallet/", 200, "text/html", "<html"},
+		{"GET", "/officer/", 200, "text/html", "<html"},
+		{"GET", "/officer/officer.js", 200, "text/javascript", "X-CSRF-Token"},
+		{"GET", "/officer", 301, "", ""},
+		{"GET", "/app/names.json", 200, "application/json", `"330106":["浙江省杭州市西湖区","Xihu District, Hangzhou, Zhejiang"]`},
+		{"GET", "/app/names.json", 200, "application/json", `"01":["汉族",`},
 		{"GET", "/verify/index.html", 200, "text/html", "<html"},
 		{"GET", "/verify/sw.js", 200, "text/javascript", ""},
 		{"GET", "/verify/manifest.webmanifest", 200, "application/manifest+json", `"start_url"`},
@@ -97,5 +104,29 @@ func TestHandler(t *testing.T) {
 		t.Errorf("module: %d %q", w.Code, w.Header().Get("Content-Type"))
 	case !h.Built() && (w.Code != 503 || !strings.Contains(w.Body.String(), "make wasm")):
 		t.Errorf("missing module: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestExport writes every app, the console and the names table among them,
+// as files a static web server can serve.
+func TestExport(t *testing.T) {
+	t.Parallel()
+	h, err := New(Config{Pin: "PIN123", Issuer: "https://ep.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := h.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"verify/index.html", "verify/config.json", "wallet/index.html", "officer/index.html",
+		"officer/officer.js", "officer/officer.css", "app/names.js", "app/names.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	names, err := os.ReadFile(filepath.Join(dir, "app", "names.json"))
+	if err != nil || !strings.Contains(string(names), `"330000":["浙江省","Zhejiang"]`) {
+		t.Errorf("names.json: %v %.200s", err, names)
 	}
 }

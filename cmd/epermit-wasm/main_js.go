@@ -12,9 +12,10 @@
 // the JavaScript side into plain objects.
 //
 // The asynchronous functions (proof, present) sign with a WebCrypto
-// Ed25519 CryptoKey through crypto.subtle.sign. They return a Promise and
-// do their work on a goroutine of their own: waiting for WebCrypto on the
-// goroutine that runs a js.FuncOf callback would deadlock the event loop.
+// CryptoKey through crypto.subtle.sign: an Ed25519 key, or an ECDSA P-256
+// key where the browser has no Ed25519. They return a Promise and do their
+// work on a goroutine of their own: waiting for WebCrypto on the goroutine
+// that runs a js.FuncOf callback would deadlock the event loop.
 package main
 
 import (
@@ -102,6 +103,13 @@ func newAPI(s *browser.Session) js.Value {
 		return browser.EncodeQR(text, packed)
 	}))
 	api.Set("purposes", syncFunc(func(a *args) any { return s.Purposes() }))
+	api.Set("issuerKeys", syncFunc(func(a *args) any {
+		iss, now := a.str(0, "issuer"), a.optInt(1, "nowMs")
+		if a.err != nil {
+			return nil
+		}
+		return s.IssuerKeys(iss, now)
+	}))
 	api.Set("inspect", syncFunc(func(a *args) any {
 		cred, jwks, pub, now := a.str(0, "credential"), a.str(1, "JWKS"), a.bytes(2, "public key"), a.optInt(3, "nowMs")
 		if a.err != nil {
@@ -220,20 +228,30 @@ func (a *args) bytes(i int, name string) []byte {
 	return b
 }
 
-// deviceKey reads a WebCrypto Ed25519 private CryptoKey and its raw
-// public key.
+// deviceKey reads a WebCrypto private CryptoKey, Ed25519 or ECDSA on
+// P-256, and its raw public key.
 func (a *args) deviceKey(keyAt, pubAt int) *browser.DeviceKey {
 	key := a.at(keyAt)
-	if key.Type() != js.TypeObject || key.Get("type").String() != "private" ||
-		key.Get("algorithm").Type() != js.TypeObject || key.Get("algorithm").Get("name").String() != "Ed25519" {
-		a.fail("argument %d must be an Ed25519 private CryptoKey", keyAt+1)
+	if key.Type() != js.TypeObject || key.Get("type").String() != "private" || key.Get("algorithm").Type() != js.TypeObject {
+		a.fail("argument %d must be a private CryptoKey (Ed25519 or ECDSA P-256)", keyAt+1)
+		return nil
+	}
+	alg := jsObject.New()
+	switch algo := key.Get("algorithm"); {
+	case algo.Get("name").String() == "Ed25519":
+		alg.Set("name", "Ed25519")
+	case algo.Get("name").String() == "ECDSA" && algo.Get("namedCurve").String() == "P-256":
+		alg.Set("name", "ECDSA")
+		alg.Set("hash", "SHA-256")
+	default:
+		a.fail("argument %d must be an Ed25519 or ECDSA P-256 private CryptoKey", keyAt+1)
 		return nil
 	}
 	pub := a.bytes(pubAt, "raw public key")
 	if a.err != nil {
 		return nil
 	}
-	k, err := browser.NewDeviceKey(pub, subtleSign(key))
+	k, err := browser.NewDeviceKey(pub, subtleSign(key, alg))
 	if err != nil {
 		a.fail("%v", err)
 		return nil
@@ -241,9 +259,10 @@ func (a *args) deviceKey(keyAt, pubAt int) *browser.DeviceKey {
 	return k
 }
 
-// subtleSign signs with crypto.subtle.sign("Ed25519", key, message). It
-// blocks until the Promise settles: never call it on the event loop.
-func subtleSign(key js.Value) browser.SignFunc {
+// subtleSign signs with crypto.subtle.sign(alg, key, message): alg is
+// {name: "Ed25519"} or {name: "ECDSA", hash: "SHA-256"}. It blocks until
+// the Promise settles: never call it on the event loop.
+func subtleSign(key, alg js.Value) browser.SignFunc {
 	return func(message []byte) (sig []byte, err error) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -285,8 +304,6 @@ func subtleSign(key js.Value) browser.SignFunc {
 			return nil
 		})
 		defer catch.Release()
-		alg := jsObject.New()
-		alg.Set("name", "Ed25519")
 		subtle.Call("sign", alg, key, data).Call("then", then, catch)
 		select {
 		case r := <-done:

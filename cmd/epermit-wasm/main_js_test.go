@@ -3,7 +3,10 @@
 package main
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -25,7 +28,8 @@ import (
 
 // These tests run the wasm build in node (see the package's command
 // line in the report): the functions are called through syscall/js as a
-// page calls them, and the device key is a WebCrypto Ed25519 key.
+// page calls them, and the device key is a WebCrypto Ed25519 key or, as on
+// a browser without Ed25519, a WebCrypto ECDSA P-256 key.
 
 const (
 	testIss    = "https://ep.zjga.example/hz"
@@ -74,17 +78,25 @@ func await(t testing.TB, p js.Value) (js.Value, error) {
 	return js.Value{}, nil
 }
 
-// webKey is a WebCrypto Ed25519 key pair, the private key not extractable.
+// webKey is a WebCrypto key pair, the private key not extractable.
 type webKey struct {
 	private js.Value
-	raw     []byte // public key
+	raw     []byte // public key: 32 bytes (Ed25519) or 65 (P-256, uncompressed)
 }
 
-func newWebKey(t testing.TB) webKey {
+// newWebKey makes an Ed25519 WebCrypto key.
+func newWebKey(t testing.TB) webKey { return newWebKeyAlg(t, "Ed25519") }
+
+// newWebKeyAlg makes an Ed25519 key, or with "ECDSA" a P-256 key, as the
+// web wallet does where the browser has no Ed25519.
+func newWebKeyAlg(t testing.TB, name string) webKey {
 	t.Helper()
 	subtle := js.Global().Get("crypto").Get("subtle")
 	alg := js.Global().Get("Object").New()
-	alg.Set("name", "Ed25519")
+	alg.Set("name", name)
+	if name == "ECDSA" {
+		alg.Set("namedCurve", "P-256")
+	}
 	usages := js.Global().Get("Array").New("sign", "verify")
 	pair, err := await(t, subtle.Call("generateKey", alg, false, usages))
 	if err != nil {
@@ -140,9 +152,17 @@ func newWorld(t testing.TB) world {
 
 func (w world) issue(t testing.TB, holder []byte, idx int) string {
 	t.Helper()
+	var pub crypto.PublicKey = ed25519.PublicKey(holder)
+	if len(holder) == 65 {
+		ec, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), holder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub = ec
+	}
 	c := credential.Claims{
 		Issuer: testIss, IssuedAt: w.now.Add(-24 * time.Hour), Expires: w.now.Add(300 * 24 * time.Hour),
-		Status: statuslist.Reference{Idx: idx, URI: testStatus}, Holder: ed25519.PublicKey(holder),
+		Status: statuslist.Reference{Idx: idx, URI: testStatus}, Holder: pub,
 		Name: "张三", MaskedID: "110105********002X", Region: "330106", PermitNo: "33010626K7Q2MX",
 		Identity:  &credential.Identity{CitizenID: "11010519491231002X", Ethnicity: "01"},
 		Residence: &credential.Residence{Address: "浙江省杭州市西湖区文三路100号", HouseholdAddress: "北京市朝阳区建国路1号", HouseholdDivision: "110105", Since: "2026-01-15", Basis: []string{"employment"}, IssueDate: "2026-11-26"},
@@ -237,7 +257,8 @@ func TestWalletAndVerifier(t *testing.T) {
 	if e.Get("entry").Get("permit_no").String() != "33010626K7Q2MX" || e.Get("entry").Get("overdue").Bool() {
 		t.Errorf("inspect entry %s", js.Global().Get("JSON").Call("stringify", e).String())
 	}
-	wantFail(t, "inspect other device", api.Call("inspect", cred, w.jwks, u8(make([]byte, 32)), ms(w.now)), browser.CodeNotMyKey)
+	wantFail(t, "inspect other device", api.Call("inspect", cred, w.jwks, newWebKey(t).pub(), ms(w.now)), browser.CodeNotMyKey)
+	wantFail(t, "inspect small-order key", api.Call("inspect", cred, w.jwks, u8(make([]byte, 32)), ms(w.now)), browser.CodeBadInput)
 
 	// present through WebCrypto, then verify.
 	p, err := await(t, api.Call("present", key.private, key.pub(), cred, "public-service", "", "", ms(w.now)))
@@ -321,7 +342,7 @@ func TestProof(t *testing.T) {
 		t.Fatalf("proof resolved to %v", v.Type())
 	}
 	got, err := oid4vci.VerifyProof(v.String(), testIss, "c-nonce", now.Add(time.Second), time.Minute)
-	if err != nil || !got.Equal(ed25519.PublicKey(key.raw)) {
+	if err != nil || !keys.SameKey(got, ed25519.PublicKey(key.raw)) {
 		t.Fatalf("VerifyProof: %v", err)
 	}
 	for _, tc := range []struct {
@@ -342,22 +363,69 @@ func TestProof(t *testing.T) {
 	}
 }
 
-// TestVerifyTime reports how long one verification takes in this runtime.
-func TestVerifyTime(t *testing.T) {
+// TestP256WebKey is the web wallet on a browser without Ed25519: a
+// non-extractable WebCrypto ECDSA P-256 key proves possession (ES256),
+// is bound into the credential, and presents; the verifier accepts.
+func TestP256WebKey(t *testing.T) {
 	w := newWorld(t)
 	api := loadedAPI(t, w)
-	key := newWebKey(t)
-	p, err := await(t, api.Call("present", key.private, key.pub(), w.issue(t, key.raw, idxValid), "police-check", "", "", ms(w.now)))
+	key := newWebKeyAlg(t, "ECDSA")
+	if len(key.raw) != 65 || key.raw[0] != 4 {
+		t.Fatalf("raw public key of %d bytes", len(key.raw))
+	}
+	v, err := await(t, api.Call("proof", key.private, key.pub(), testIss, "c-nonce", ms(w.now)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := p.Get("text").String()
-	const n = 50
-	start := time.Now()
-	for range n {
-		if r := api.Call("verify", text, "police-check", ms(w.now.Add(time.Second))); !r.Get("valid").Bool() {
-			t.Fatal("not valid")
-		}
+	got, err := oid4vci.VerifyProof(v.String(), testIss, "c-nonce", w.now.Add(time.Second), time.Minute)
+	if err != nil {
+		t.Fatalf("VerifyProof: %v", err)
 	}
-	t.Logf("verify through syscall/js: %.2f ms each (%d runs)", float64(time.Since(start).Microseconds())/1000/n, n)
+	if _, ok := got.(*ecdsa.PublicKey); !ok {
+		t.Fatalf("proof key %T", got)
+	}
+	ik := api.Call("issuerKeys", testIss, ms(w.now))
+	wantOK(t, "issuerKeys", ik)
+	wantFail(t, "issuerKeys of a phishing issuer", api.Call("issuerKeys", "https://ep-zjga.example.net/hz", ms(w.now)), browser.CodeUntrustedIssuer)
+	cred := w.issue(t, key.raw, idxValid)
+	wantOK(t, "inspect", api.Call("inspect", cred, ik.Get("jwks").String(), key.pub(), ms(w.now)))
+	p, err := await(t, api.Call("present", key.private, key.pub(), cred, "police-check", "", "", ms(w.now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, "present", p)
+	r := api.Call("verify", p.Get("text").String(), "police-check", ms(w.now.Add(time.Second)))
+	if !r.Get("valid").Bool() || !r.Get("holder_bound").Bool() {
+		t.Fatalf("verify: %s", js.Global().Get("JSON").Call("stringify", r).String())
+	}
+	// An Ed25519 key given with the P-256 public key is caught.
+	other := newWebKey(t)
+	p, err = await(t, api.Call("present", other.private, key.pub(), cred, "", "", "", ms(w.now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFail(t, "present with another key", p, browser.CodeKeyMismatch)
+}
+
+// TestVerifyTime reports how long one verification takes in this runtime,
+// for a presentation bound to an Ed25519 and to a P-256 key.
+func TestVerifyTime(t *testing.T) {
+	w := newWorld(t)
+	api := loadedAPI(t, w)
+	for _, alg := range []string{"Ed25519", "ECDSA"} {
+		key := newWebKeyAlg(t, alg)
+		p, err := await(t, api.Call("present", key.private, key.pub(), w.issue(t, key.raw, idxValid), "police-check", "", "", ms(w.now)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := p.Get("text").String()
+		const n = 50
+		start := time.Now()
+		for range n {
+			if r := api.Call("verify", text, "police-check", ms(w.now.Add(time.Second))); !r.Get("valid").Bool() {
+				t.Fatal("not valid")
+			}
+		}
+		t.Logf("verify through syscall/js, %s holder key: %.2f ms each (%d runs)", alg, float64(time.Since(start).Microseconds())/1000/n, n)
+	}
 }

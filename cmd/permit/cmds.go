@@ -108,11 +108,11 @@ func issueCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	hjwk, err := keys.ParseJWK(hraw)
+	hjwk, err := keys.ParseHolderJWK(hraw)
 	if err != nil {
 		return fmt.Errorf("--holder: %w", err)
 	}
-	hpub, err := hjwk.PublicKey()
+	hpub, err := hjwk.HolderKey()
 	if err != nil {
 		return fmt.Errorf("--holder: %w", err)
 	}

@@ -25,9 +25,10 @@ Usage:
   permit status set --token TOKEN --key KEY --idx N --value valid|revoked|suspended [--valid 48h]
   permit status show --token TOKEN --key JWKS|KEY [--idx N]
   permit trust sign --root KEY --issuer-key KEY --iss URL --status-uri URI... --out FILE [--version N] [--days 30]
-  permit wallet init --dir DIR
+  permit wallet init --dir DIR [--alg EdDSA|ES256]
+  permit wallet trust --dir DIR [--from URL] [--pin THUMBPRINT]
   permit wallet add --dir DIR [--jwks FILE] FILE
-  permit wallet accept --dir DIR (OFFER_URI | --qr IMAGE)
+  permit wallet accept --dir DIR [--insecure-any-issuer] (OFFER_URI | --qr IMAGE)
   permit wallet list --dir DIR
   permit wallet show --dir DIR [--permit NO] [--purpose P] [--aud A --nonce N | --live [--live-for D]] [--qr FILE] [--packed=false]
   permit verifier sync --dir DIR [--from URL] [--pin THUMBPRINT]
@@ -102,6 +103,7 @@ var commands = map[string]command{
 	"status show":   statusShow,
 	"trust sign":    trustSign,
 	"wallet init":   walletInit,
+	"wallet trust":  walletTrust,
 	"wallet add":    walletAdd,
 	"wallet accept": walletAccept,
 	"verifier sync": verifierSync,

@@ -21,19 +21,24 @@ import (
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/qr"
 	"github.com/epermit/epermit/trust"
+	"github.com/epermit/epermit/trustcache"
 	"github.com/epermit/epermit/wallet"
 )
 
 func walletInit(e *env, args []string) error {
 	fs := newFlags(e, "wallet init")
 	dir := fs.String("dir", "", "wallet directory (created 0700)")
+	alg := fs.String("alg", keys.AlgEdDSA, "device key: EdDSA (Ed25519) or ES256 (ECDSA P-256, the key phones hold in hardware)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "dir"); err != nil {
 		return err
 	}
-	w, err := wallet.Init(*dir)
+	if *alg != keys.AlgEdDSA && *alg != keys.AlgES256 {
+		return fmt.Errorf("%w: --alg %q: want %s or %s", errUsage, *alg, keys.AlgEdDSA, keys.AlgES256)
+	}
+	w, err := wallet.InitAlg(*dir, *alg)
 	if err != nil {
 		return err
 	}
@@ -47,8 +52,80 @@ func walletInit(e *env, args []string) error {
 	if err := writeFile(path, append(pubJWK, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wallet\t%s\ndevice key\t%s\npublic JWK\t%s\n", *dir, j.Kid, path)
+	fmt.Fprintf(e.stdout, "wallet\t%s\ndevice key\t%s (%s)\npublic JWK\t%s\n", *dir, j.Kid, keyName(w.Alg()), path)
 	return nil
+}
+
+// keyName describes a device key algorithm.
+func keyName(alg string) string {
+	if alg == keys.AlgES256 {
+		return "ECDSA P-256"
+	}
+	return "Ed25519"
+}
+
+// walletTrustDir is where a wallet keeps the trust list of the issuers it
+// accepts offers from: a trust cache (package trustcache) in the wallet.
+func walletTrustDir(dir string) string { return filepath.Join(dir, "trust") }
+
+// walletTrust fetches the trust list of an issuer service into the wallet,
+// verified against the root key's pin, and lists the issuers the wallet
+// will accept offers from.
+func walletTrust(e *env, args []string) error {
+	var from, pin *string
+	var timeout *time.Duration
+	w, pos, err := openWallet(e, "wallet trust", args, func(fs flagSet) {
+		from = fs.String("from", "", "the issuer service's URL (default: the one of the last sync)")
+		pin = fs.String("pin", "", "RFC 7638 thumbprint of the root key (first time; printed by permitd)")
+		timeout = fs.Duration("timeout", time.Minute, "give up after this long")
+	})
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: wallet trust takes no arguments, got %q", errUsage, pos[0])
+	}
+	c, err := trustcache.Open(walletTrustDir(w.Dir()))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	rep, err := c.Sync(ctx, &http.Client{Timeout: 30 * time.Second}, *from, *pin, e.now())
+	if err != nil {
+		return err
+	}
+	// The wallet needs the trust list; the status lists that come with it
+	// are a convenience.
+	if it := rep.Items[0]; it.Err != nil {
+		return fmt.Errorf("trust list %s: %w", it.URL, it.Err)
+	}
+	list, err := heldTrustList(w.Dir())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "trust list version %d, valid until %s; offers are accepted from:\n", list.Version,
+		list.ExpiresAt.In(permit.ChinaTime()).Format(time.DateOnly))
+	for _, is := range list.Issuers {
+		fmt.Fprintf(e.stdout, "  %s\t%s\t%s\n", is.ID, is.Name.ZH, is.Name.EN)
+	}
+	return nil
+}
+
+// heldTrustList loads the trust list the wallet in dir holds.
+func heldTrustList(dir string) (*trust.List, error) {
+	c, err := trustcache.Open(walletTrustDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	td, err := c.Trust()
+	if errors.Is(err, trustcache.ErrEmpty) {
+		return nil, fmt.Errorf("%w: run \"permit wallet trust --dir %s --from URL --pin THUMBPRINT\" first (or, for testing only, --insecure-any-issuer)", wallet.ErrNoTrustList, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return td.Store().List(), nil
 }
 
 func openWallet(e *env, name string, args []string, extra func(fs flagSet)) (*wallet.Wallet, []string, error) {
@@ -109,11 +186,26 @@ func walletAdd(e *env, args []string) error {
 
 func walletAccept(e *env, args []string) error {
 	var qrFile *string
+	var anyIssuer *bool
 	w, pos, err := openWallet(e, "wallet accept", args, func(fs flagSet) {
 		qrFile = fs.String("qr", "", "photo or PNG of the offer's QR code, instead of the offer link")
+		anyIssuer = fs.Bool("insecure-any-issuer", false, "TESTING ONLY: accept an offer from an issuer the wallet's trust list does not name")
 	})
 	if err != nil {
 		return err
+	}
+	var trusted wallet.AcceptOption
+	if *anyIssuer {
+		fmt.Fprintln(e.stderr, "permit: WARNING: --insecure-any-issuer: the issuer of this offer is NOT checked against a trust list.")
+		fmt.Fprintln(e.stderr, "permit: WARNING: a phishing link could put a forged permit in this wallet. Use it for testing only.")
+		fmt.Fprintln(e.stderr, "permit: 警告：未核对签发机关是否在信任列表中，钓鱼链接可能向钱包写入伪造的居住证，仅供测试使用。")
+		trusted = wallet.AnyIssuer()
+	} else {
+		list, err := heldTrustList(w.Dir())
+		if err != nil {
+			return err
+		}
+		trusted = wallet.TrustedIssuers(list)
 	}
 	var offer string
 	switch {
@@ -130,7 +222,7 @@ func walletAccept(e *env, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	en, err := w.Accept(ctx, strings.TrimSpace(offer), &http.Client{Timeout: 30 * time.Second}, e.now())
+	en, err := w.Accept(ctx, strings.TrimSpace(offer), &http.Client{Timeout: 30 * time.Second}, e.now(), trusted)
 	if err != nil {
 		return err
 	}

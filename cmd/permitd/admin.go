@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -301,7 +302,6 @@ func auditVerify(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var pub ed25519.PublicKey
 	if *pin == "" {
 		// Without a pin, the audit key of the data directory: it catches a
 		// rewrite by someone who has the store but not the keys directory.
@@ -309,14 +309,7 @@ func auditVerify(args []string, stdout io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("the audit key: %w (or give --pin THUMBPRINT, as permitd printed at its first start)", err)
 		}
-		pub = k.Public().(ed25519.PublicKey)
-	} else {
-		k, err := keys.LoadPrivateKeyFile(filepath.Join(c.data, "keys", "audit.key"))
-		if err == nil && keys.Thumbprint(k.Public().(ed25519.PublicKey)) == *pin {
-			pub = k.Public().(ed25519.PublicKey)
-		} else {
-			return fmt.Errorf("%w: --pin %s is not the thumbprint of %s", errUsage, *pin, filepath.Join(c.data, "keys", "audit.key"))
-		}
+		*pin = keys.Thumbprint(k.Public().(ed25519.PublicKey))
 	}
 	var since *issuer.Checkpoint
 	if *state != "" {
@@ -336,7 +329,7 @@ func auditVerify(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	r, err := issuer.VerifyAudit(context.Background(), st, pub, since)
+	r, err := issuer.VerifyAudit(context.Background(), st, *pin, since)
 	if err != nil {
 		return fmt.Errorf("audit log NOT intact: %w", err)
 	}
@@ -461,7 +454,13 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	setGC()
 	if *job == "" {
-		*job = "endorse:" + filepath.Base(*from)
+		// Named by the list's content: next year's list of the same name is
+		// another job, and the same list run again resumes.
+		h := sha256.New()
+		for _, no := range nos {
+			h.Write([]byte(no + "\n"))
+		}
+		*job = fmt.Sprintf("endorse:%s:%x", filepath.Base(*from), h.Sum(nil)[:8])
 	}
 	var rep io.Writer = io.Discard
 	if *report != "" {

@@ -250,11 +250,13 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now()); err != nil {
+	// It takes offers from the issuers of the service's trust list.
+	trusted := wallet.TrustedIssuers(syncedTrust(t, s).Store().List())
+	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now(), trusted); err != nil {
 		t.Fatalf("wallet accept: %v", err)
 	}
 	// The code works once.
-	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now()); oid4vci.CodeOf(err) != "invalid_grant" {
+	if _, err := w.Accept(context.Background(), p.Offer.URI, nil, time.Now(), trusted); oid4vci.CodeOf(err) != "invalid_grant" {
 		t.Fatalf("second accept: %v", err)
 	}
 

@@ -1,11 +1,17 @@
 package jws
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -183,6 +189,116 @@ func BenchmarkEd25519Verify(b *testing.B) {
 	for b.Loop() {
 		if !ed25519.Verify(testPub, msg, sig) {
 			b.Fatal("bad")
+		}
+	}
+}
+
+// TestES256 covers holder tokens signed with a P-256 key: JOSE r||s
+// signatures verify, DER and zero signatures do not, and the algorithm is
+// the key's, not the header's.
+func TestES256(t *testing.T) {
+	t.Parallel()
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := Sign(ec, Header{Typ: "kb+jwt", Alg: "EdDSA"}, []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	if h, _ := ParseHeader(good); h.Alg != AlgES256 {
+		t.Fatalf("alg %q, want ES256", h.Alg)
+	}
+	raw, _ := b64.DecodeString(parts[2])
+	if len(raw) != 64 {
+		t.Fatalf("signature of %d bytes, want 64", len(raw))
+	}
+	// The same signature in ASN.1 DER, as crypto.Signer returns it.
+	der, _ := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:32]), new(big.Int).SetBytes(raw[32:])})
+	asDER := parts[0] + "." + parts[1] + "." + b64.EncodeToString(der)
+	zero := parts[0] + "." + parts[1] + "." + b64.EncodeToString(make([]byte, 64))
+	edHeader := enc(`{"alg":"EdDSA","typ":"kb+jwt"}`) + "." + parts[1] + "." + parts[2]
+	noneHeader := enc(`{"alg":"none","typ":"kb+jwt"}`) + "." + parts[1] + "."
+	es384 := enc(`{"alg":"ES384","typ":"kb+jwt"}`) + "." + parts[1] + "." + parts[2]
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	edTok, _ := Sign(testKey, Header{Typ: "kb+jwt"}, []byte(`{"a":1}`))
+	esAsEd := enc(`{"alg":"ES256","typ":"kb+jwt"}`) + "." + strings.Split(edTok, ".")[1] + "." + strings.Split(edTok, ".")[2]
+
+	tests := []struct {
+		name  string
+		token string
+		key   crypto.PublicKey
+		want  error
+	}{
+		{"valid", good, &ec.PublicKey, nil},
+		{"DER signature", asDER, &ec.PublicKey, ErrSignature},
+		{"zero r and s", zero, &ec.PublicKey, ErrSignature},
+		{"other key", good, &other.PublicKey, ErrSignature},
+		{"EdDSA header on a P-256 key", edHeader, &ec.PublicKey, ErrAlgorithm},
+		{"ES384", es384, &ec.PublicKey, ErrAlgorithm},
+		{"none", noneHeader, &ec.PublicKey, ErrAlgorithm},
+		{"ES256 header on an Ed25519 key", esAsEd, testPub, ErrAlgorithm},
+		{"Ed25519 token, Ed25519 key", edTok, testPub, nil},
+		{"Ed25519 token, P-256 key", edTok, &ec.PublicKey, ErrAlgorithm},
+		{"wrong typ", good, &ec.PublicKey, nil},
+		{"key of another type", good, []byte("k"), ErrUnknownKey},
+		{"nil key", good, nil, ErrUnknownKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			typ := "kb+jwt"
+			if tt.name == "wrong typ" {
+				typ, tt.want = "jwt", ErrType
+			}
+			tok, err := VerifyWithKey(tt.token, typ, tt.key)
+			if tt.want == nil {
+				if err != nil || string(tok.Payload) != `{"a":1}` {
+					t.Fatalf("VerifyWithKey = %v, %v", tok, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("VerifyWithKey error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// An issuer-signed token is Ed25519 only.
+	if _, err := Verify(good, "kb+jwt", func(Header) (ed25519.PublicKey, error) { return testPub, nil }); !errors.Is(err, ErrAlgorithm) {
+		t.Errorf("Verify of an ES256 token: %v, want ErrAlgorithm", err)
+	}
+}
+
+func TestVerifyAlsoTyp(t *testing.T) {
+	t.Parallel()
+	tok := mustSign(t, Header{Typ: "vc+sd-jwt", Kid: "k1"}, `{"a":1}`)
+	if _, err := Verify(tok, "dc+sd-jwt", keyFor); !errors.Is(err, ErrType) {
+		t.Errorf("without alsoTyp: %v", err)
+	}
+	if _, err := Verify(tok, "dc+sd-jwt", keyFor, "vc+sd-jwt"); err != nil {
+		t.Errorf("with alsoTyp: %v", err)
+	}
+}
+
+func TestSignRefusesOtherKeys(t *testing.T) {
+	t.Parallel()
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if _, err := Sign(p384, Header{}, []byte(`{}`)); err == nil {
+		t.Error("signed with a P-384 key")
+	}
+	if _, err := Sign(nil, Header{}, []byte(`{}`)); err == nil {
+		t.Error("signed with no key")
+	}
+}
+
+func BenchmarkVerifyES256(b *testing.B) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tok, _ := Sign(ec, Header{Typ: "kb+jwt"}, []byte(`{"iat":1700000000,"aud":"urn:epermit:any","nonce":"abcdefghijklmnop","sd_hash":"0123456789012345678901234567890123456789012"}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyWithKey(tok, "kb+jwt", &ec.PublicKey); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

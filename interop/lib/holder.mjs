@@ -5,7 +5,7 @@ import * as jose from 'jose';
 // holderKinds are the kinds of holder key every holder-bound test runs
 // with. P-256 (ES256, the keys of phones' secure hardware) joins Ed25519
 // once permitd accepts ES256 proofs: set EPERMIT_HOLDER_KEYS=Ed25519,P-256.
-export const holderKinds = (process.env.EPERMIT_HOLDER_KEYS ?? 'Ed25519').split(',').map((s) => s.trim()).filter(Boolean);
+export const holderKinds = (process.env.EPERMIT_HOLDER_KEYS ?? 'Ed25519,P-256').split(',').map((s) => s.trim()).filter(Boolean);
 
 const kinds = {
   Ed25519: { alg: 'EdDSA', generate: () => generateKeyPairSync('ed25519') },

@@ -229,11 +229,11 @@ func (f *Fixture) CredentialRef(cred string) (statuslist.Reference, string) {
 	if err := json.Unmarshal(tok.Payload, &c); err != nil {
 		f.T.Fatal(err)
 	}
-	pub, err := c.Cnf.JWK.PublicKey()
+	kid, err := c.Cnf.JWK.Thumbprint()
 	if err != nil {
 		f.T.Fatal(err)
 	}
-	return *c.Status.StatusList, keys.Thumbprint(pub)
+	return *c.Status.StatusList, kid
 }
 
 // Status returns the status of a credential's entry in its list now.

@@ -16,6 +16,7 @@ import (
 	"github.com/epermit/epermit/audit"
 	"github.com/epermit/epermit/internal/noncetest"
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/oid4vci"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/statuslist"
@@ -490,7 +491,7 @@ func testEndorse(t *testing.T, h Harness) {
 	wantRefusal(t, err, "endorsement_too_early")
 	// Nothing to refresh yet.
 	n, _, _ := f.Svc.NewNonce(f.Clock())
-	_, err = f.Svc.Refresh(ctx, p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
+	_, err = f.Svc.Refresh(ctx, "hz", p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
 	wantRefusal(t, err, "up_to_date")
 	// Into the window.
 	f.Advance(time.Duration(p.ValidUntil.AddMonths(-1).DaysUntil(p.ValidUntil)+1) * 24 * time.Hour)
@@ -506,11 +507,13 @@ func testEndorse(t *testing.T, h Harness) {
 	wantRefusal(t, err, "endorsement_too_early")
 	// Another key cannot refresh; the bound key can, once.
 	n, _, _ = f.Svc.NewNonce(f.Clock())
-	_, err = f.Svc.Refresh(ctx, p.Number, issuer.Proof{Holder: NewWallet(45).JWK(), Nonce: n}, f.Clock())
+	_, err = f.Svc.Refresh(ctx, "hz", p.Number, issuer.Proof{Holder: NewWallet(45).JWK(), Nonce: n}, f.Clock())
 	wantRefusal(t, err, "holder_mismatch")
-	_, err = f.Svc.Refresh(ctx, "330106269999999", issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
+	_, err = f.Svc.Refresh(ctx, "hz", "330106269999999", issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
 	wantRefusal(t, err, "holder_mismatch")
-	r, err := f.Svc.Refresh(ctx, p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
+	_, err = f.Svc.Refresh(ctx, "nb", p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
+	wantRefusal(t, err, "holder_mismatch") // a proof addressed to another authority
+	r, err := f.Svc.Refresh(ctx, "hz", p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
 	if err != nil || r.Superseded != 1 {
 		t.Fatalf("refresh: %+v %v", r, err)
 	}
@@ -520,7 +523,7 @@ func testEndorse(t *testing.T, h Harness) {
 		t.Fatalf("after refresh: kid %s, old %v, new %v", kid, f.Status(ref0), f.Status(ref1))
 	}
 	n, _, _ = f.Svc.NewNonce(f.Clock())
-	_, err = f.Svc.Refresh(ctx, p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
+	_, err = f.Svc.Refresh(ctx, "hz", p.Number, issuer.Proof{Holder: w.JWK(), Nonce: n}, f.Clock())
 	wantRefusal(t, err, "up_to_date")
 	// The endorsement offer still works, for a new phone, and supersedes.
 	c3, err := f.Accept(o, NewWallet(46))
@@ -749,7 +752,7 @@ func testAudit(t *testing.T, h Harness) {
 	if err != nil || cp.Seq != uint64(len(all)) {
 		t.Fatalf("checkpoint %+v: %v (log of %d)", cp, err, len(all))
 	}
-	r, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, &cp)
+	r, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), &cp)
 	if err != nil || r.Entries != uint64(len(all)) || r.Unsealed != 0 || r.Checkpoints < 2 {
 		t.Fatalf("verify: %+v %v", r, err)
 	}
@@ -842,7 +845,7 @@ func testAuditTampering(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil)
+		_, err = issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil)
 		wantReason(t, err, issuer.AuditBroken)
 	})
 	t.Run("Rechained", func(t *testing.T) {
@@ -850,14 +853,14 @@ func testAuditTampering(t *testing.T, h Harness) {
 		es := entries(f)
 		es = append(es[:3], es[4:]...) // delete an entry and re-chain the rest
 		rewrite(f, es)
-		_, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil)
+		_, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil)
 		wantReason(t, err, issuer.AuditRewritten)
 	})
 	t.Run("Truncated", func(t *testing.T) {
 		f, _ := setup(t)
 		es := entries(f)
 		rewrite(f, es[:len(es)-2])
-		_, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil)
+		_, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil)
 		wantReason(t, err, issuer.AuditTruncated)
 	})
 	t.Run("RolledBack", func(t *testing.T) {
@@ -884,15 +887,15 @@ func testAuditTampering(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil); err != nil {
+		if _, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil); err != nil {
 			t.Fatalf("without the auditor's last checkpoint the rollback is consistent: %v", err)
 		}
-		_, err = issuer.VerifyAudit(ctx, f.St, f.AuditPK, &cp)
+		_, err = issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), &cp)
 		wantReason(t, err, issuer.AuditRolledBack)
 	})
 	t.Run("OtherKey", func(t *testing.T) {
 		f, _ := setup(t)
-		_, err := issuer.VerifyAudit(ctx, f.St, testKey(10).Public().(ed25519.PublicKey), nil)
+		_, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(testKey(10).Public().(ed25519.PublicKey)), nil)
 		wantReason(t, err, issuer.AuditBadSig)
 	})
 }
@@ -929,6 +932,11 @@ func testEncrypted(t *testing.T, h Harness) {
 }
 
 func testShredBackup(t *testing.T, h Harness) {
+	if h.DataKeys != nil {
+		// Data keys kept in the storage travel with its backups: the limit
+		// docs/security.md states and issuer's TestShreddingLimits shows.
+		t.Skip("the data keys live in the storage, so a backup holds them")
+	}
 	f := NewFixture(t, h)
 	a, _ := f.Submit(1, "", []byte("a photo of person one"))
 	keep, _ := f.Submit(2, "", nil)
@@ -1089,7 +1097,7 @@ func testReplicas(t *testing.T, h Harness) {
 		}
 		seen[r] = true
 	}
-	if _, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil); err != nil {
+	if _, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil); err != nil {
 		t.Fatalf("the audit chain of two replicas: %v", err)
 	}
 }

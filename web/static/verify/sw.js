@@ -6,7 +6,7 @@ self.EPERMIT_SW = {
   shell: [
     "./", "./verify.js", "./manifest.webmanifest",
     "../app/epermit.js", "../app/wasm_exec.js", "../app/epermit.wasm", "../app/style.css",
-    "../app/ui.js", "../app/idb.js", "../app/scan.js",
+    "../app/ui.js", "../app/idb.js", "../app/scan.js", "../app/names.js", "../app/names.json",
     "../app/icon.svg", "../app/icon-192.png", "../app/icon-512.png",
   ],
   networkFirst: ["./config.json"],

@@ -13,6 +13,7 @@
 
 import { open } from "../app/idb.js";
 import { Camera, decodePhoto } from "../app/scan.js";
+import { ethnicityName, loadNames, placeName } from "../app/names.js";
 import { applyText, el, formatAge, formatDate, lang, registerWorker, setLang, text, translator } from "../app/ui.js";
 
 // The default policy's status_max_age; the WebAssembly side does not expose
@@ -73,7 +74,22 @@ const t = translator({
   wasmError: { zh: (m) => `核验模块加载失败：${m}`, en: (m) => `The verification module did not load: ${m}` },
   badInput: { zh: (m) => `无法核验：${m}`, en: (m) => `Cannot check: ${m}` },
   refused: { zh: "此用途不接受居住证：", en: "A residence permit is refused for this purpose: " },
+  portrait: { zh: "持证人照片", en: "Holder's photo" },
+  portraitChecking: { zh: "正在获取并核对照片…", en: "Fetching and checking the photo…" },
+  portraitOk: { zh: "照片与证照签名摘要一致", en: "Photo matches the signed digest" },
+  portraitMismatch: { zh: "签发机关返回的照片与证照签名的摘要不符，不予显示，请人工核实身份", en: "The photo from the issuer does not match the credential's signed digest: not shown; check identity by other means" },
+  portraitOffline: { zh: "离线：无法获取并核对持证人照片，请人工核实身份", en: "Offline: the holder's photo could not be fetched and checked; check identity by other means" },
+  portraitLogin: { zh: "需登录窗口工作台（民警账号）才能查看照片", en: "Log in to the officers' console (officer's token) to see the photo" },
+  portraitUnavailable: { zh: (m) => `无法获取照片：${m}`, en: (m) => `The photo cannot be had: ${m}` },
+  portraitNone: { zh: "证照中没有照片摘要，无法核对照片", en: "The credential carries no photo digest: no photo can be checked" },
 });
+
+// Purposes for which the verifier shows the holder's photo: those where the
+// official must establish that the person is the holder. The photo comes
+// from the issuer under the official's console session, and is shown only
+// when its SHA-256 equals the digest signed in the credential (claim ph of
+// the identity disclosure). Each read is audited by the issuer.
+const PORTRAIT_PURPOSES = new Set(["police-check"]);
 
 const $ = (id) => document.getElementById(id);
 const db = open("epermit-verify", ["kv", "status"]);
@@ -87,6 +103,7 @@ const state = {
   lastCheckedAt: 0,
   syncing: null,
   syncError: "",
+  portrait: null, // {key, state, url, detail} of the holder's photo on screen
 };
 
 // ---- trust data --------------------------------------------------------
@@ -379,8 +396,8 @@ function renderResult() {
 
   const issuerName = r.issuer ? (lang() === "en" ? r.issuer.name_en || r.issuer.name_zh : r.issuer.name_zh || r.issuer.name_en) || r.issuer.iss : "";
   const rows = [
-    ["name", c.name], ["maskedId", c.masked_id], ["citizenId", c.citizen_id], ["ethnicity", c.ethnicity],
-    ["region", c.region], ["validUntil", formatDate(c.expires ?? c.valid_until)], ["permitNo", c.permit_no],
+    ["name", c.name], ["maskedId", c.masked_id], ["citizenId", c.citizen_id], ["ethnicity", c.ethnicity && ethnicityName(c.ethnicity)],
+    ["region", c.region && placeName(c.region)], ["validUntil", formatDate(c.expires ?? c.valid_until)], ["permitNo", c.permit_no],
     ["residenceAddress", c.residence_address], ["householdAddress", c.household_address],
     ["residenceSince", c.residence_since], ["basis", Array.isArray(c.basis) ? c.basis.join(", ") : c.basis],
     ["issuer", issuerName], ["status", statusText(r.status)],
@@ -403,10 +420,109 @@ function renderResult() {
   add(r.reasons, "reason");
   add(r.warnings, "warning");
 
+  renderPortrait(r);
   $("checked-at").textContent = t("checkedAt", new Date(state.lastCheckedAt).toLocaleTimeString(lang() === "en" ? "en-GB" : "zh-CN"));
   $("result").hidden = false;
   $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
+
+// ---- the holder's portrait ---------------------------------------------
+
+function b64url(buf) {
+  let s = "";
+  for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * loadPortrait fetches the photo of permit no from the issuer under the
+ * official's console session and keeps it only if its SHA-256 is digest.
+ */
+async function loadPortrait(p, no, digest) {
+  const set = (st, extra = {}) => {
+    if (state.portrait !== p) return; // another code is on screen
+    Object.assign(p, { state: st }, extra);
+    if (state.lastResult) renderPortrait(state.lastResult);
+  };
+  let r;
+  try {
+    r = await fetch("/v1/permits/" + encodeURIComponent(no) + "/photo", { credentials: "same-origin", cache: "no-store" });
+  } catch {
+    set("offline");
+    return;
+  }
+  if (r.status === 401 || r.status === 403) {
+    set("login");
+    return;
+  }
+  if (!r.ok) {
+    let words = "HTTP " + r.status;
+    try {
+      const b = await r.json();
+      words = text({ zh: b.message_zh, en: b.message }) || b.error || words;
+    } catch { /* not JSON */ }
+    set("unavailable", { detail: words });
+    return;
+  }
+  const body = await r.arrayBuffer();
+  const sum = b64url(await crypto.subtle.digest("SHA-256", body));
+  if (sum !== digest) {
+    set("mismatch");
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([body], { type: r.headers.get("Content-Type") || "image/jpeg" }));
+  if (state.portrait !== p) {
+    URL.revokeObjectURL(url);
+    return;
+  }
+  set("ok", { url });
+}
+
+function renderPortrait(r) {
+  const fig = $("portrait"), img = $("portrait-img"), note = $("portrait-note");
+  const c = r.claims || {};
+  const wanted = PORTRAIT_PURPOSES.has(r.purpose) && !!c.permit_no;
+  const key = wanted ? `${c.permit_no} ${c.photo_sha256 || ""}` : "";
+  if (!state.portrait || state.portrait.key !== key) {
+    if (state.portrait && state.portrait.url) URL.revokeObjectURL(state.portrait.url);
+    state.portrait = key ? { key, state: "checking" } : null;
+    if (key && !c.photo_sha256) state.portrait.state = "none";
+    else if (key && navigator.onLine === false) state.portrait.state = "offline";
+    else if (key) loadPortrait(state.portrait, c.permit_no, c.photo_sha256);
+  }
+  const p = state.portrait;
+  // Offline or a wrong photo: the verdict itself says the portrait is unchecked.
+  const v = $("verdict");
+  v.querySelector(".portrait-warning")?.remove();
+  if (p && (p.state === "offline" || p.state === "mismatch")) {
+    v.append(el("span", { class: "portrait-warning" }, "⚠ " + t(p.state === "offline" ? "portraitOffline" : "portraitMismatch")));
+  }
+  fig.hidden = !p;
+  if (!p) {
+    img.hidden = true;
+    img.removeAttribute("src");
+    return;
+  }
+  fig.dataset.state = p.state;
+  img.hidden = p.state !== "ok";
+  if (p.state === "ok") {
+    img.src = p.url;
+    img.alt = t("portrait");
+  } else img.removeAttribute("src");
+  note.textContent = {
+    checking: t("portraitChecking"), ok: t("portraitOk"), mismatch: t("portraitMismatch"), offline: t("portraitOffline"),
+    login: t("portraitLogin"), unavailable: t("portraitUnavailable", p.detail || ""), none: t("portraitNone"),
+  }[p.state] || "";
+  if (p.state === "login") note.append(" ", el("a", { href: "../officer/", target: "_blank", rel: "noopener" }, "→"));
+}
+
+// Back from logging in at the console (another tab): fetch the photo again.
+window.addEventListener("focus", () => {
+  if (state.portrait && (state.portrait.state === "login" || state.portrait.state === "offline") && state.lastResult) {
+    state.portrait.key = "";
+    renderResult();
+  }
+});
 
 // ---- inputs ------------------------------------------------------------
 
@@ -496,6 +612,7 @@ async function main() {
   renderText();
   $("data-age").textContent = t("loading");
   registerWorker();
+  loadNames().then(() => renderResult());
   try {
     state.ep = await window.epermitReady;
   } catch (e) {

@@ -1,9 +1,12 @@
 // wallet.js: the resident's web wallet. It accepts a credential offer
-// (OpenID4VCI pre-authorized code flow), keeps the permit and a
-// non-extractable WebCrypto Ed25519 device key in IndexedDB, and shows the
-// permit as a live QR code re-signed every 30 seconds. Signing, checking
-// and QR encoding are the project's Go code running as WebAssembly
-// (window.epermitReady).
+// (OpenID4VCI pre-authorized code flow) from an issuer the trust list of
+// its own site names (checked against the root key's pin, kept from first
+// use), keeps the permits (by issuer and permit number) and a
+// non-extractable WebCrypto device key in IndexedDB, and shows the permit
+// as a live QR code re-signed every 30 seconds. The device key is Ed25519
+// where the browser has it, and ECDSA P-256 otherwise; the page says which.
+// Signing, checking and QR encoding are the project's Go code running as
+// WebAssembly (window.epermitReady).
 
 import { open } from "../app/idb.js";
 import { Camera, decodePhoto } from "../app/scan.js";
@@ -55,7 +58,14 @@ const t = translator({
   noCode: { zh: "照片中未找到二维码", en: "No code found in the photo" },
   cameraError: { zh: (m) => `无法打开相机：${m}`, en: (m) => `Cannot start the camera: ${m}` },
   wasmError: { zh: (m) => `模块加载失败：${m}`, en: (m) => `The module did not load: ${m}` },
-  noEd25519: { zh: "此浏览器不支持 Ed25519 设备密钥", en: "This browser cannot create Ed25519 device keys" },
+  noDeviceKey: { zh: "此浏览器无法生成设备密钥", en: "This browser cannot create a device key" },
+  deviceKey: { zh: "设备密钥", en: "Device key" },
+  keyDesc: { zh: (a) => `${a}（不可导出，仅存于本设备）`, en: (a) => `${a} (non-extractable, on this device only)` },
+  stepTrust: { zh: "核对信任列表…", en: "Checking the trust list…" },
+  noTrust: { zh: (m) => `无法取得本站的信任列表：${m}`, en: (m) => `Cannot get this site's trust list: ${m}` },
+  pinChanged: { zh: "本站的根密钥与首次使用时不同，拒绝领取", en: "This site's root key differs from the one first seen: refused" },
+  untrusted: { zh: (i) => `签发机关 ${i} 不在本站的信任列表中，拒绝领取（可能是钓鱼链接）`, en: (i) => `The issuer ${i} is not in this site's trust list: refused (this may be a phishing link)` },
+  otherIssuer: { zh: "已持有其他签发机关签发的同号居住证，拒绝领取", en: "A permit with this number from another issuer is held already: refused" },
   presentError: { zh: (m) => `无法生成二维码：${m}`, en: (m) => `Cannot make the code: ${m}` },
   txCode: { zh: "请输入窗口提供的交易码", en: "Enter the transaction code given at the counter" },
 });
@@ -66,9 +76,9 @@ const db = open("epermit-wallet", ["kv", "creds"]);
 const state = {
   ep: null,
   purposes: [],
-  device: null, // {keyPair, publicRaw: Uint8Array}
-  creds: [], // [{permit_no, credential, entry, iss, jwks, added}]
-  current: null, // permit_no shown
+  device: null, // {keyPair, publicRaw: Uint8Array, alg: "Ed25519" | "ECDSA P-256"}
+  creds: [], // [{permit_no, credential, entry, iss, jwks, added}], kept under [iss, permit_no]
+  current: null, // credId of the permit shown
   consented: "", // purpose id the resident agreed to show
   showFullId: false,
   qr: { generatedAt: 0, seq: 0, timer: 0, purpose: "" },
@@ -79,24 +89,85 @@ window.epermitWallet = api;
 
 // ---- device key --------------------------------------------------------
 
+/** keyAlg names the algorithm of a stored key pair. */
+function keyAlg(keyPair) {
+  const a = keyPair && keyPair.privateKey && keyPair.privateKey.algorithm;
+  return a && a.name === "ECDSA" ? "ECDSA " + a.namedCurve : "Ed25519";
+}
+
 async function deviceKey(create) {
   if (state.device) return state.device;
   const held = await db.get("kv", "device");
   if (held && held.keyPair && held.publicRaw) {
-    state.device = { keyPair: held.keyPair, publicRaw: new Uint8Array(held.publicRaw) };
+    state.device = { keyPair: held.keyPair, publicRaw: new Uint8Array(held.publicRaw), alg: keyAlg(held.keyPair) };
     return state.device;
   }
   if (!create) return null;
-  let keyPair;
-  try {
-    keyPair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
-  } catch (e) {
-    throw new Error(t("noEd25519") + " (" + (e && e.message || e) + ")");
-  }
+  const keyPair = await newKeyPair();
   const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", keyPair.publicKey));
   await db.put("kv", "device", { keyPair, publicRaw, created: Date.now() });
-  state.device = { keyPair, publicRaw };
+  state.device = { keyPair, publicRaw, alg: keyAlg(keyPair) };
   return state.device;
+}
+
+/**
+ * newKeyPair makes the non-extractable device key: Ed25519 where the
+ * browser has it, and otherwise ECDSA P-256, which every browser has and
+ * which is the key phones keep in secure hardware.
+ */
+async function newKeyPair() {
+  try {
+    return await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  } catch (e) {
+    console.info("no Ed25519 WebCrypto keys here; the device key is ECDSA P-256:", e && e.message || e);
+  }
+  try {
+    return await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+  } catch (e) {
+    throw new Error(t("noDeviceKey") + " (" + (e && e.message || e) + ")");
+  }
+}
+
+// ---- trust -------------------------------------------------------------
+
+/**
+ * siteTrust loads the trust list of the site this wallet was served from
+ * into the WebAssembly session, verified against the site's root key pin.
+ * The pin is kept from first use, so that a site that later names another
+ * root (a compromised or impersonated server) is refused; a list older
+ * than the one held is refused as a rollback. It resolves to the trust
+ * list's info.
+ */
+async function siteTrust() {
+  let conf, jwt;
+  try {
+    conf = await call("/verify/config.json");
+    if (typeof conf.pin !== "string" || !conf.pin || typeof conf.trust_list !== "string") throw new Error("no pin or trust list in /verify/config.json");
+    const r = await fetch(new URL(conf.trust_list, location.href), { cache: "no-store" });
+    if (!r.ok) throw new Error("HTTP " + r.status);
+    jwt = (await r.text()).trim();
+  } catch (e) {
+    throw new Error(t("noTrust", e && e.message || String(e)));
+  }
+  const held = (await db.get("kv", "trust")) || {};
+  if (held.pin && held.pin !== conf.pin) throw new Error(t("pinChanged"));
+  const chk = state.ep.checkTrust(jwt, conf.pin, held.version || 0);
+  if (!chk || !chk.ok) throw new Error(t("noTrust", (chk && (chk.error || chk.code)) || "?"));
+  const info = state.ep.loadTrust(jwt, conf.pin, Date.now());
+  if (!info || !info.ok) throw new Error(t("noTrust", (info && (info.error || info.code)) || "?"));
+  await db.put("kv", "trust", { pin: conf.pin, version: info.version, jwt, fetched: Date.now() });
+  return info;
+}
+
+/** loadHeldTrust loads the trust list kept from the last accept, for the purpose policy when offline. */
+async function loadHeldTrust() {
+  const held = await db.get("kv", "trust");
+  if (held && held.jwt && held.pin) state.ep.loadTrust(held.jwt, held.pin, held.fetched || Date.now());
+}
+
+/** credId identifies a stored permit: its issuer and its number. */
+function credId(c) {
+  return c.iss + " " + c.permit_no;
 }
 
 // ---- the offer ---------------------------------------------------------
@@ -194,14 +265,19 @@ async function doAccept(input) {
   if (!uri) throw new Error(t("notOffer"));
   const o = parseOffer(uri);
 
+  // The issuer must be one the trust list of this site names; its keys
+  // there, not any it publishes itself, check the credential.
+  setOfferStatus(t("stepTrust"), "working");
+  await siteTrust();
+  const ik = state.ep.issuerKeys(o.iss, Date.now());
+  if (!ik || !ik.ok) throw new Error(t("untrusted", o.iss));
+
   setOfferStatus(t("stepMeta"), "working");
-  const [meta, as, vc] = await Promise.all([
+  const [meta, as] = await Promise.all([
     call(wellKnown(o.iss, "openid-credential-issuer")),
     call(wellKnown(o.iss, "oauth-authorization-server")),
-    call(wellKnown(o.iss, "jwt-vc-issuer")),
   ]);
-  if (meta.credential_issuer !== o.iss || as.issuer !== o.iss || vc.issuer !== o.iss ||
-      !meta.credential_endpoint || !as.token_endpoint || !vc.jwks) {
+  if (meta.credential_issuer !== o.iss || as.issuer !== o.iss || !meta.credential_endpoint || !as.token_endpoint) {
     throw new Error("the issuer's metadata is published for another issuer than " + o.iss);
   }
 
@@ -238,21 +314,24 @@ async function doAccept(input) {
   const credential = creds[0].credential;
 
   setOfferStatus(t("stepCheck"), "working");
-  const jwks = JSON.stringify(vc.jwks);
+  const jwks = ik.jwks;
   const ins = state.ep.inspect(credential, jwks, dev.publicRaw, Date.now());
   if (!ins || !ins.ok) throw new Error((ins && (ins.error || ins.code)) || "the credential did not check");
-  const names = {};
+  // The trust list's names of the authority, else those of its metadata.
+  const names = { zh: ik.nameZH || "", en: ik.nameEN || "" };
   for (const d of Array.isArray(meta.display) ? meta.display : []) {
-    if (d && typeof d.name === "string") names[String(d.locale || "").startsWith("en") ? "en" : "zh"] = d.name;
+    const k = String(d && d.locale || "").startsWith("en") ? "en" : "zh";
+    if (d && typeof d.name === "string" && !names[k]) names[k] = d.name;
   }
   if (ins.entry.issuer !== o.iss) throw new Error("the credential was issued by " + ins.entry.issuer + ", not by " + o.iss);
-  const held = state.creds.find((c) => c.permit_no === ins.entry.permit_no);
-  if (held && held.iss !== o.iss) throw new Error("a permit with this number from another issuer is held already");
+  // Permits are kept by issuer and number, and never replaced across
+  // issuers: a phishing issuer's copy of the resident's number is refused.
+  if (state.creds.some((c) => c.permit_no === ins.entry.permit_no && c.iss !== o.iss)) throw new Error(t("otherIssuer"));
   const rec = { permit_no: ins.entry.permit_no, credential, entry: ins.entry, iss: o.iss, issuerNames: names, jwks, added: Date.now() };
-  await db.put("creds", rec.permit_no, rec);
-  state.creds = state.creds.filter((c) => c.permit_no !== rec.permit_no).concat(rec);
-  state.current = rec.permit_no;
-  try { localStorage.setItem("epermit.wallet.current", rec.permit_no); } catch { /* ignore */ }
+  await db.put("creds", [rec.iss, rec.permit_no], rec);
+  state.creds = state.creds.filter((c) => credId(c) !== credId(rec)).concat(rec);
+  state.current = credId(rec);
+  try { localStorage.setItem("epermit.wallet.current", state.current); } catch { /* ignore */ }
   renderAll();
   return ins.entry;
 }
@@ -260,7 +339,7 @@ async function doAccept(input) {
 // ---- the permit --------------------------------------------------------
 
 function currentCred() {
-  return state.creds.find((c) => c.permit_no === state.current) || state.creds[0] || null;
+  return state.creds.find((c) => credId(c) === state.current) || state.creds[0] || null;
 }
 
 /** fullID reads the holder's own full citizen ID from the credential's identity disclosure, for display only. */
@@ -292,8 +371,8 @@ function renderPermit() {
 
   const sel = $("permit-select");
   sel.hidden = state.creds.length < 2;
-  sel.replaceChildren(...state.creds.map((x) => el("option", { value: x.permit_no }, `${x.entry.name} · ${x.permit_no}`)));
-  sel.value = c.permit_no;
+  sel.replaceChildren(...state.creds.map((x) => el("option", { value: credId(x) }, `${x.entry.name} · ${x.permit_no}`)));
+  sel.value = credId(c);
 
   const full = fullID(c.credential);
   const idDD = el("dd", { "data-field": "id" }, state.showFullId && full ? full : e.masked_id);
@@ -310,6 +389,8 @@ function renderPermit() {
     el("dt", {}, t("permitNo")), el("dd", { "data-field": "permit_no" }, e.permit_no),
     el("dt", {}, t("validUntil")), el("dd", { "data-field": "expires" }, formatDate(e.expires)),
     el("dt", {}, t("issuer")), el("dd", { "data-field": "issuer" }, issuerName(c)),
+    el("dt", {}, t("deviceKey")), el("dd", { "data-field": "device_key", "data-alg": state.device ? state.device.alg : "" },
+      state.device ? t("keyDesc", state.device.alg) : ""),
   );
 
   const p = $("endorsement");
@@ -373,7 +454,7 @@ function renderPresent() {
     return;
   }
   btn.hidden = true;
-  if (state.qr.purpose !== p.id + "|" + cred.permit_no || !state.qr.timer) startQR();
+  if (state.qr.purpose !== p.id + "|" + credId(cred) || !state.qr.timer) startQR();
 }
 
 function stopQR() {
@@ -390,7 +471,7 @@ function startQR() {
   stopQR();
   const p = selectedPurpose(), cred = currentCred();
   if (!p || !cred) return;
-  state.qr.purpose = p.id + "|" + cred.permit_no;
+  state.qr.purpose = p.id + "|" + credId(cred);
   $("qr-card").hidden = false;
   generate();
   state.qr.timer = setInterval(tick, 1000);
@@ -532,6 +613,22 @@ function bindUI() {
 
 async function loadStored() {
   await deviceKey(false);
+  try {
+    await loadHeldTrust();
+  } catch (e) {
+    console.warn("held trust list:", e);
+  }
+  // Permits stored before they were kept by issuer were keyed by their
+  // number alone: move them under [issuer, number].
+  const ids = (await db.keys("creds")) || [];
+  const puts = [], dels = [];
+  for (const k of ids) {
+    if (typeof k !== "string") continue;
+    const r = await db.get("creds", k);
+    if (r && r.iss && r.permit_no) puts.push([[r.iss, r.permit_no], r]);
+    dels.push(k);
+  }
+  if (dels.length) await db.batch("creds", puts, dels);
   const recs = (await db.all("creds")) || [];
   for (const r of recs) {
     // Refresh the entry (days until endorsement) with the stored keys.
@@ -543,7 +640,9 @@ async function loadStored() {
   state.creds = recs.sort((a, b) => a.added - b.added);
   let cur = null;
   try { cur = localStorage.getItem("epermit.wallet.current"); } catch { /* ignore */ }
-  state.current = state.creds.some((c) => c.permit_no === cur) ? cur : (state.creds[0] && state.creds[0].permit_no) || null;
+  // A number alone was stored before permits were kept by issuer.
+  const byCur = state.creds.find((c) => credId(c) === cur) || state.creds.find((c) => c.permit_no === cur);
+  state.current = byCur ? credId(byCur) : (state.creds[0] && credId(state.creds[0])) || null;
 }
 
 async function main() {
