@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/epermit/epermit/issuer"
+	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/statuslist"
 	"github.com/epermit/epermit/vault"
@@ -172,7 +173,7 @@ func testSeed(t *testing.T, h Harness) {
 	if _, err := f.Svc.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil)
+	r, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func testSeed(t *testing.T, h Harness) {
 	if _, err := f.Svc.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := issuer.VerifyAudit(ctx, f.St, f.AuditPK, nil); err != nil {
+	if _, err := issuer.VerifyAudit(ctx, f.St, keys.Thumbprint(f.AuditPK), nil); err != nil {
 		t.Fatal(fmt.Errorf("after refused batches: %w", err))
 	}
 }
