@@ -99,7 +99,7 @@ scale: build
 	@mkdir -p $(SCALE_DIR); uptime
 	$(BIN)/permitd store generate --data $(SCALE_DIR)/data --count $(SCALE_N) --age-days 336-364 --list $(SCALE_DIR)/list.csv
 	EPERMIT_SCALE_DATA=$(SCALE_DIR)/data EPERMIT_SCALE_LIST=$(SCALE_DIR)/list.csv \
-	  $(GO) test -count=1 -timeout 3h -run '^TestScale$$' -v ./cmd/permitd
+	  $(GO) test -count=1 -timeout 3h -run '^TestScale' -v ./cmd/permitd
 	rm -rf $(SCALE_DIR)/endorse && cp -r $(SCALE_DIR)/data $(SCALE_DIR)/endorse && sync; uptime
 	time $(BIN)/permitd endorse --data $(SCALE_DIR)/endorse --from $(SCALE_DIR)/list.csv --batch 5000
 	@uptime

@@ -91,7 +91,7 @@ func TestEndorseResumesAfterKill(t *testing.T) {
 	}
 	bin := buildPermitd(t)
 	report := filepath.Join(t.TempDir(), "report.csv")
-	args := []string{"endorse", "--data", data, "--from", list, "--batch", "40", "--report", report}
+	args := []string{"endorse", "--data", data, "--from", list, "--batch", "40", "--report", report, "--job", "yearly"}
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestEndorseResumesAfterKill(t *testing.T) {
 	e := openOffline(t, data)
 	defer e.close()
 	ctx := context.Background()
-	job, err := e.svc.JobProgress(ctx, "endorse:list.csv")
+	job, err := e.svc.JobProgress(ctx, "yearly")
 	if err != nil || job.Done != len(nos) || job.Endorsed+job.Skipped != len(nos) || job.Skipped == 0 {
 		t.Fatalf("job %+v, %v", job, err)
 	}

@@ -257,6 +257,14 @@ func scaleOffers(t *testing.T, dir string, n int, seed uint64) []string {
 	t.Helper()
 	e := openOffline(t, dir)
 	defer e.close()
+	return offersIn(t, e, n, seed)
+}
+
+// offersIn makes n approved permits with their offers through the service
+// of e, from 64 goroutines, and returns their codes. A person drawn again
+// who holds a permit in the city is refused, as Approve does: fewer codes.
+func offersIn(t *testing.T, e *env, n int, seed uint64) []string {
+	t.Helper()
 	g, err := synthetic.New(synthetic.Config{Seed: seed, Now: time.Now(), MinAge: 0, MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -462,4 +470,67 @@ func takeCredential(c *http.Client, base, code string, holder ed25519.PrivateKey
 		return fmt.Errorf("credential: %d %s", resp.StatusCode, body)
 	}
 	return nil
+}
+
+// TestScaleStore is the issuance of TestScale without HTTP, proofs or
+// another process, as server.BenchmarkIssueStore: the service's two durable
+// writes a credential (redeem the code; take a status entry, spend the
+// token and the nonce) and its signature, from 128 goroutines, on the
+// generated store, the others named in EPERMIT_SCALE_ALSO and an empty
+// one, all open in this process, in short rounds taken in turn so that the
+// machine's load falls alike on each. It reports the median rate of each.
+func TestScaleStore(t *testing.T) {
+	dir := os.Getenv("EPERMIT_SCALE_DATA")
+	if dir == "" {
+		t.Skip("make scale runs it, on a generated store: EPERMIT_SCALE_DATA=DIR")
+	}
+	rounds, n := envInt("EPERMIT_SCALE_ROUNDS", 2)*4, 2000
+	r := &scaleReport{t: t}
+	dirs := append([]string{dir}, strings.FieldsFunc(os.Getenv("EPERMIT_SCALE_ALSO"), func(c rune) bool { return c == ',' })...)
+	dirs = append(dirs, t.TempDir())
+	names := append(append([]string(nil), dirs[:len(dirs)-1]...), "empty store")
+	envs := make([]*env, len(dirs))
+	for i, d := range dirs {
+		envs[i] = openOffline(t, d)
+		defer envs[i].close()
+	}
+	holder := keys.PublicJWK(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32)).Public().(ed25519.PublicKey))
+	rates := make([][]float64, len(dirs))
+	for round := range rounds {
+		for i, e := range envs {
+			codes := offersIn(t, e, n, uint64(5000+round))
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			start := time.Now()
+			for range 128 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := int(next.Add(1) - 1); k < len(codes); k = int(next.Add(1) - 1) {
+						now := time.Now()
+						red, err := e.svc.RedeemOffer(context.Background(), codes[k], now)
+						if err == nil {
+							_, err = e.svc.IssueCredential(context.Background(), red.AccessToken, issuer.Proof{Holder: holder, Nonce: red.Nonce}, now)
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if t.Failed() {
+				t.FailNow()
+			}
+			rates[i] = append(rates[i], float64(len(codes))/time.Since(start).Seconds())
+		}
+	}
+	median := func(rs []float64) float64 { slices.Sort(rs); return rs[len(rs)/2] }
+	base := median(rates[len(rates)-1])
+	for i, rs := range rates {
+		m := median(rs)
+		r.log("store-level issuance, %s: %d rounds of %d credentials by 128 goroutines: median %.0f/s (%.0f to %.0f), %.2fx the empty store's",
+			names[i], len(rs), n, m, rs[0], rs[len(rs)-1], m/base)
+	}
 }
