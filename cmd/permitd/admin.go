@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -448,14 +449,29 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 	if *batch < 1 || *batch > 5000 {
 		return fmt.Errorf("%w: --batch %d: want 1 to 5000", errUsage, *batch)
 	}
-	nos, err := readPermitList(*from)
+	listed, err := readPermitList(*from)
 	if err != nil {
 		return err
 	}
 	setGC()
+	// The permits go in the order of their numbers, as the store keeps them:
+	// a batch then rewrites neighbouring records, a few pages, instead of a
+	// page for each (docs/performance.md, "Bulk yearly endorsement"). The
+	// job's lines are positions in that order; the report names the lines
+	// of the file.
+	order := make([]int, len(listed))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(listed[a], listed[b]) })
+	nos := make([]string, len(listed))
+	for i, j := range order {
+		nos[i] = listed[j]
+	}
 	if *job == "" {
-		// Named by the list's content: next year's list of the same name is
-		// another job, and the same list run again resumes.
+		// Named by the list's content, in the order it is worked through:
+		// next year's list of the same name is another job, and the same
+		// list run again resumes.
 		h := sha256.New()
 		for _, no := range nos {
 			h.Write([]byte(no + "\n"))
@@ -506,7 +522,7 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 		done = j.Done
 	}
 	if done > 0 {
-		fmt.Fprintf(stderr, "resuming job %q at line %d of %d\n", *job, done+1, len(nos))
+		fmt.Fprintf(stderr, "resuming job %q after %d of %d permits\n", *job, done, len(nos))
 	}
 	p := newProgress(stderr, len(nos), done)
 	var last issuer.Job
@@ -522,7 +538,7 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 		for _, r := range res {
 			if !r.Endorsed {
 				skipped++
-				fmt.Fprintf(rep, "%d,%s,%s,%q\n", r.Line+1, r.PermitNo, r.Code, r.Reason)
+				fmt.Fprintf(rep, "%d,%s,%s,%q\n", order[r.Line]+1, r.PermitNo, r.Code, r.Reason)
 			}
 		}
 		p.update(first+len(part), fmt.Sprintf("%d endorsed, %d skipped", j.Endorsed, j.Skipped))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -148,10 +149,13 @@ func TestEndorseResumesAfterKill(t *testing.T) {
 	if len(inactive) != job.Skipped || len(nos)-len(inactive) != job.Endorsed {
 		t.Fatalf("%d inactive permits; job %+v", len(inactive), job)
 	}
-	// The report names skipped permits, none twice.
+	// The report names skipped permits by their line in the list (which is
+	// not worked through in its own order), none twice.
 	seen := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, report)), "\n") {
-		if seen[line] || endorsed[strings.Split(line, ",")[1]] != 0 {
+		f := strings.Split(line, ",")
+		n, _ := strconv.Atoi(f[0])
+		if seen[line] || endorsed[f[1]] != 0 || n < 1 || n > len(nos) || nos[n-1] != f[1] {
 			t.Fatalf("report line %q", line)
 		}
 		seen[line] = true
