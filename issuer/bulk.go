@@ -175,6 +175,8 @@ func (s *Service) prepareEndorse(ctx context.Context, by Official, nos []string,
 			close(p.lines[i].ready)
 		}
 	}
+	// One core is the writer's: more preparers only take it from the writer
+	// (measured: docs/performance.md).
 	workers := max(1, runtime.GOMAXPROCS(0)-1)
 	for w := range min(workers, max(0, len(nos)-from)) {
 		go func() {
