@@ -159,7 +159,7 @@ func TestScale(t *testing.T) {
 	stores = append(stores, struct{ name, dir string }{"empty store", t.TempDir()})
 	for round := range rounds {
 		for _, st := range stores {
-			codes := scaleOffers(t, st.dir, issueN, uint64(1000+round))
+			codes := scaleOffers(t, st.dir, issueN, freshSeed())
 			c := startTimed(t, bin, st.dir)
 			cpu0, own0 := c.cpu(), ownCPU()
 			rate, p50, p99 := issueLoad(t, c.base, codes, 128)
@@ -176,6 +176,10 @@ func TestScale(t *testing.T) {
 	}
 	r.log("store stats after the measurements:\n%s", stats.String())
 }
+
+// freshSeed returns a population seed not used before: people drawn again
+// would hold permits already, and be refused.
+func freshSeed() uint64 { return uint64(time.Now().UnixNano()) }
 
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
@@ -496,9 +500,9 @@ func TestScaleStore(t *testing.T) {
 	}
 	holder := keys.PublicJWK(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32)).Public().(ed25519.PublicKey))
 	rates := make([][]float64, len(dirs))
-	for round := range rounds {
+	for range rounds {
 		for i, e := range envs {
-			codes := offersIn(t, e, n, uint64(5000+round))
+			codes := offersIn(t, e, n, freshSeed())
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			start := time.Now()
