@@ -9,7 +9,7 @@ GO      ?= go
 FUZZTIME ?= 5s
 BIN     := bin
 
-.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan bench-peers lint clean interop
+.PHONY: all build wasm screenshots test test-deps fuzz demo demo-offline run bench bench-scan bench-peers scale lint clean interop
 
 all: build
 
@@ -104,6 +104,24 @@ bench-peers:
 # QR scanning side by side with zbar and zxing-cpp on the photo corpora (installs them if absent).
 bench-scan:
 	@./scripts/bench-scan.sh
+
+# Province scale (docs/performance.md): SCALE_N synthetic permits in SCALE_DIR
+# (kept, and resumed when interrupted), then TestScale's measurements, then the
+# bulk endorsement of all of them on a copy of the store. Needs about 6 GB a
+# million permits, twice.
+SCALE_N   ?= 1000000
+SCALE_DIR ?= /tmp/epermit-scale
+scale: build
+	@mkdir -p $(SCALE_DIR); uptime
+	$(BIN)/permitd store generate --data $(SCALE_DIR)/data --count $(SCALE_N) --age-days 336-364 --list $(SCALE_DIR)/list.csv
+	EPERMIT_SCALE_DATA=$(SCALE_DIR)/data EPERMIT_SCALE_LIST=$(SCALE_DIR)/list.csv \
+	  $(GO) test -count=1 -timeout 3h -run '^TestScale' -v ./cmd/permitd
+	rm -rf $(SCALE_DIR)/endorse && cp -r $(SCALE_DIR)/data $(SCALE_DIR)/endorse && sync; uptime
+	time $(BIN)/permitd endorse --data $(SCALE_DIR)/endorse --from $(SCALE_DIR)/list.csv --batch 5000
+	@uptime
+	$(BIN)/permitd store stats --data $(SCALE_DIR)/endorse
+	$(BIN)/permitd audit verify --data $(SCALE_DIR)/endorse
+	rm -rf $(SCALE_DIR)/endorse
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

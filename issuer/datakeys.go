@@ -16,14 +16,24 @@ import (
 // that means for shredding.
 type StorageKeys struct{ St Storage }
 
-var _ vault.KeyStore = StorageKeys{}
+var _ vault.BatchKeyStore = StorageKeys{}
 
 var metaDataKeySeq = []byte("data_key_seq")
 
 // Add stores a wrapped key under the next number.
 func (k StorageKeys) Add(wrapped []byte) (vault.Ref, error) {
-	var ref vault.Ref
+	refs, err := k.AddBatch([][]byte{wrapped})
+	if err != nil {
+		return 0, err
+	}
+	return refs[0], nil
+}
+
+// AddBatch stores wrapped keys under the next numbers, in one transaction.
+func (k StorageKeys) AddBatch(wrapped [][]byte) ([]vault.Ref, error) {
+	var refs []vault.Ref
 	err := k.St.Update(context.Background(), func(tx Tx) error {
+		refs = refs[:0]
 		v, err := tx.Get(BucketMeta, metaDataKeySeq)
 		if err != nil {
 			return err
@@ -32,14 +42,16 @@ func (k StorageKeys) Add(wrapped []byte) (vault.Ref, error) {
 		if len(v) == 8 {
 			n = binary.BigEndian.Uint64(v)
 		}
-		n++
-		ref = vault.Ref(n)
-		if err := tx.Put(BucketMeta, metaDataKeySeq, u64(n)); err != nil {
-			return err
+		for _, w := range wrapped {
+			n++
+			if err := tx.Put(BucketDataKeys, u64(n), w); err != nil {
+				return err
+			}
+			refs = append(refs, vault.Ref(n))
 		}
-		return tx.Put(BucketDataKeys, u64(n), wrapped)
+		return tx.Put(BucketMeta, metaDataKeySeq, u64(n))
 	})
-	return ref, err
+	return refs, err
 }
 
 // Get returns a wrapped key.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/epermit/epermit/audit"
 	"github.com/epermit/epermit/keys"
 	"github.com/epermit/epermit/permit"
 	"github.com/epermit/epermit/statuslist"
@@ -252,12 +254,24 @@ func (s *Service) particulars(p *Permit) (*permit.Permit, error) {
 
 // readPermit reads a permit an official may see.
 func readPermit(tx Tx, by Official, no string) (Permit, error) {
-	var p Permit
-	ok, err := getJSON(tx, BucketPermits, []byte(no), &p)
+	data, err := tx.Get(BucketPermits, []byte(no))
 	if err != nil {
-		return p, err
+		return Permit{}, err
 	}
-	if !ok || !by.Covers(p.Authority) {
+	return decodePermit(by, no, data)
+}
+
+// decodePermit decodes the stored record of permit no (nil: none), for an
+// official who may see it.
+func decodePermit(by Official, no string, data []byte) (Permit, error) {
+	var p Permit
+	if data == nil {
+		return p, notFound("permit", "居住证")
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("issuer: corrupt record %s/%q: %w", BucketPermits, clip(no), err)
+	}
+	if !by.Covers(p.Authority) {
 		return p, notFound("permit", "居住证")
 	}
 	return p, nil
@@ -357,23 +371,33 @@ func (s *Service) Endorse(ctx context.Context, by Official, no string, now time.
 
 // endorseTx endorses p inside tx, or refuses before writing.
 func (s *Service) endorseTx(tx Tx, by Official, p *Permit, now time.Time) error {
+	e, err := endorsePermit(by, p, now)
+	if err != nil {
+		return err
+	}
+	if err := putJSON(tx, BucketPermits, []byte(p.Number), p); err != nil {
+		return err
+	}
+	return appendAudit(tx, e)
+}
+
+// endorsePermit records the endorsement in p and returns its audit entry,
+// or refuses and leaves p as it was.
+func endorsePermit(by Official, p *Permit, now time.Time) (audit.Entry, error) {
 	if p.State != PermitActive {
-		return conflict("permit_"+string(p.State), "该居住证状态为 %s，只有有效的居住证可以签注", "the permit is %s; only an active permit can be endorsed", p.State)
+		return audit.Entry{}, conflict("permit_"+string(p.State), "该居住证状态为 %s，只有有效的居住证可以签注", "the permit is %s; only an active permit can be endorsed", p.State)
 	}
 	today := permit.DateOf(now, permit.ChinaTime())
 	e, err := p.dates().Endorse(today)
 	if errors.Is(err, permit.ErrEndorseTooEarly) {
-		return conflict("endorsement_too_early", "签注期自 %s 开始", "the endorsement window opens on %s", p.dates().WindowOpens())
+		return audit.Entry{}, conflict("endorsement_too_early", "签注期自 %s 开始", "the endorsement window opens on %s", p.dates().WindowOpens())
 	}
 	if err != nil {
-		return err
+		return audit.Entry{}, err
 	}
 	p.ValidUntil, p.ResidenceSince, p.Updated = e.ValidUntil, e.ResidenceSince, now.UTC()
 	p.History = append(p.History, Event{Time: now.UTC(), Action: "endorse", Actor: by.actorName(), Reason: "valid until " + e.ValidUntil.String()})
-	if err := putJSON(tx, BucketPermits, []byte(p.Number), p); err != nil {
-		return err
-	}
-	return appendAudit(tx, entry(by, "permit.endorse", "permit:"+p.Number, p.Authority, now, map[string]string{"valid_until": e.ValidUntil.String()}))
+	return entry(by, "permit.endorse", "permit:"+p.Number, p.Authority, now, map[string]string{"valid_until": e.ValidUntil.String()}), nil
 }
 
 // Reissue makes a new single-use offer for an active permit: for a lost

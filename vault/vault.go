@@ -144,23 +144,33 @@ func dekAD(id []byte) []byte { return append([]byte("epermit-dek-v1:"), id...) }
 // NewKey makes a fresh data key and stores it wrapped. The key is durable
 // in the key store when NewKey returns.
 func (v *Vault) NewKey() (*Key, error) {
-	dek := make([]byte, 32)
-	id := make([]byte, 16)
-	if _, err := io.ReadFull(v.rand, dek); err != nil {
-		return nil, fmt.Errorf("vault: random: %w", err)
-	}
-	if _, err := io.ReadFull(v.rand, id); err != nil {
-		return nil, fmt.Errorf("vault: random: %w", err)
-	}
-	w, err := v.kek.Wrap(dek, dekAD(id))
+	dek, stored, err := v.newWrapped()
 	if err != nil {
-		return nil, fmt.Errorf("vault: wrap: %w", err)
+		return nil, err
 	}
-	ref, err := v.keys.Add(append(id, w...))
+	ref, err := v.keys.Add(stored)
 	if err != nil {
 		return nil, fmt.Errorf("vault: store data key: %w", err)
 	}
 	return newKey(ref, dek, v.rand)
+}
+
+// newWrapped draws a data key and returns it with the form the key store
+// keeps: a random id and the key wrapped by the KEK, bound to the id.
+func (v *Vault) newWrapped() (dek, stored []byte, err error) {
+	dek = make([]byte, 32)
+	id := make([]byte, 16)
+	if _, err := io.ReadFull(v.rand, dek); err != nil {
+		return nil, nil, fmt.Errorf("vault: random: %w", err)
+	}
+	if _, err := io.ReadFull(v.rand, id); err != nil {
+		return nil, nil, fmt.Errorf("vault: random: %w", err)
+	}
+	w, err := v.kek.Wrap(dek, dekAD(id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("vault: wrap: %w", err)
+	}
+	return dek, append(id, w...), nil
 }
 
 func newKey(ref Ref, dek []byte, r io.Reader) (*Key, error) {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -453,13 +454,29 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 	if *batch < 1 || *batch > 5000 {
 		return fmt.Errorf("%w: --batch %d: want 1 to 5000", errUsage, *batch)
 	}
-	nos, err := readPermitList(*from)
+	listed, err := readPermitList(*from)
 	if err != nil {
 		return err
 	}
+	setGC()
+	// The permits go in the order of their numbers, as the store keeps them:
+	// a batch then rewrites neighbouring records, a few pages, instead of a
+	// page for each (docs/performance.md, "Bulk yearly endorsement"). The
+	// job's lines are positions in that order; the report names the lines
+	// of the file.
+	order := make([]int, len(listed))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(listed[a], listed[b]) })
+	nos := make([]string, len(listed))
+	for i, j := range order {
+		nos[i] = listed[j]
+	}
 	if *job == "" {
-		// Named by the list's content: next year's list of the same name is
-		// another job, and the same list run again resumes.
+		// Named by the list's content, in the order it is worked through:
+		// next year's list of the same name is another job, and the same
+		// list run again resumes.
 		h := sha256.New()
 		for _, no := range nos {
 			h.Write([]byte(no + "\n"))
@@ -510,7 +527,7 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 		done = j.Done
 	}
 	if done > 0 {
-		fmt.Fprintf(stderr, "resuming job %q at line %d of %d\n", *job, done+1, len(nos))
+		fmt.Fprintf(stderr, "resuming job %q after %d of %d permits\n", *job, done, len(nos))
 	}
 	p := newProgress(stderr, len(nos), done)
 	var last issuer.Job
@@ -526,10 +543,10 @@ func endorseCmd(args []string, stdout, stderr io.Writer) error {
 		for _, r := range res {
 			if !r.Endorsed {
 				skipped++
-				fmt.Fprintf(rep, "%d,%s,%s,%q\n", r.Line+1, r.PermitNo, r.Code, r.Reason)
+				fmt.Fprintf(rep, "%d,%s,%s,%q\n", order[r.Line]+1, r.PermitNo, r.Code, r.Reason)
 			}
 		}
-		p.update(first+len(part), j.Endorsed, j.Skipped)
+		p.update(first+len(part), fmt.Sprintf("%d endorsed, %d skipped", j.Endorsed, j.Skipped))
 	}
 	p.finish()
 	fmt.Fprintf(stdout, "job %q: %d lines, %d endorsed, %d skipped", *job, len(nos), last.Endorsed, last.Skipped)
@@ -588,7 +605,7 @@ func looksLikePermitNo(s string) bool {
 	return len(s) >= 8 && strings.IndexFunc(s[:6], func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
-// progress draws a progress line: count, rate, time left.
+// progress draws a progress line: count, what was done, rate, time left.
 type progress struct {
 	w           io.Writer
 	total       int
@@ -608,7 +625,7 @@ func newProgress(w io.Writer, total, start int) *progress {
 	return &progress{w: w, total: total, start: start, t0: time.Now(), tty: tty}
 }
 
-func (p *progress) update(done, endorsed, skipped int) {
+func (p *progress) update(done int, detail string) {
 	now := time.Now()
 	if !p.tty && now.Sub(p.lastOut) < 5*time.Second && done < p.total {
 		return
@@ -627,7 +644,7 @@ func (p *progress) update(done, endorsed, skipped int) {
 	if p.tty {
 		end = "\r"
 	}
-	fmt.Fprintf(p.w, "%s %d/%d  %d endorsed, %d skipped  %.0f/s  ETA %s   %s", bar, done, p.total, endorsed, skipped, rate, eta, end)
+	fmt.Fprintf(p.w, "%s %d/%d  %s  %.0f/s  ETA %s   %s", bar, done, p.total, detail, rate, eta, end)
 }
 
 func (p *progress) finish() {

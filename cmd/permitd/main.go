@@ -47,6 +47,10 @@ Usage:
   permitd store copy --from STORE --to STORE
                                            copy every record to an empty store (a bbolt file or postgres://…)
                                            and check the copy: counts, digests, status bits, the audit chain
+  permitd store stats                      the room each kind of record takes in the store file, per permit
+  permitd store generate --count N [--seed S] [--revoked F] [--suspended F] [--age-days MIN-MAX] [--photo FILE] [--list FILE]
+                                           fill a new data directory with N synthetic permits, for load tests
+                                           (docs/performance.md); resumable; --list writes their numbers
   permitd apps export --out DIR --base-url URL
                                            write the browser apps as static files for another web server
 
@@ -134,6 +138,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return storeCompact(args, stdout)
 	case "store copy":
 		return storeCopy(args, stdout)
+	case "store stats":
+		return storeStats(args, stdout)
+	case "store generate":
+		return storeGenerate(ctx, args, stdout, stderr)
 	case "apps export":
 		return appsExport(args, stdout)
 	case "help ":

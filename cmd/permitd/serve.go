@@ -72,11 +72,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, hup 
 		return fmt.Errorf("%w: --log-format %q: want text or json", errUsage, *logFormat)
 	}
 	log := slog.New(h)
-	if os.Getenv("GOGC") == "" {
-		// Issuance allocates a great deal of short-lived garbage; collecting
-		// less often is worth a larger heap (docs/performance.md).
-		debug.SetGCPercent(gcPercent)
-	}
+	setGC()
 
 	t := now()
 	ln, err := net.Listen("tcp", *addr)
@@ -214,6 +210,16 @@ func shellWord(s string) string {
 
 // gcPercent is the collector's target unless GOGC is set.
 const gcPercent = 400
+
+// setGC sets the collector's target to gcPercent unless GOGC is set: the
+// service and the bulk commands allocate a great deal of short-lived
+// garbage, and collecting less often is worth a larger heap
+// (docs/performance.md).
+func setGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+}
 
 // sessionKey derives the console sessions' key from the index key, which
 // every replica shares.

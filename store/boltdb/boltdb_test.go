@@ -70,3 +70,5 @@ func TestNoPersonalDataInTheFile(t *testing.T) {
 	}
 	check("after deletion")
 }
+
+func TestSeed(t *testing.T) { storetest.TestSeed(t, harness()) }
